@@ -1,0 +1,158 @@
+"""The demo data `make demo` seeds: two tenants sharing one supplier user, users for
+every role, items and a few purchase orders. Running it again changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from auth import service as auth_service
+from erp.items.models import Item
+from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from tenants import service as tenants
+from tenants.errors import TenantNotFound
+
+DEMO_PASSWORD = "traceport-demo-2026"  # noqa: S105 - printed to the user of the demo
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    tenants: str
+
+
+LOGINS = [
+    DemoLogin("admin@demo.example", "tenant_admin", "demo"),
+    DemoLogin("buyer@demo.example", "buyer", "demo"),
+    DemoLogin("quality@demo.example", "quality", "demo"),
+    DemoLogin("warehouse@demo.example", "warehouse", "demo"),
+    DemoLogin("viewer@demo.example", "viewer", "demo"),
+    DemoLogin("sales@acme-polymers.example", "supplier_admin", "demo, demo2"),
+    DemoLogin("qa@shenzhen-sterile.example", "supplier_admin", "demo"),
+    DemoLogin("buyer@demo2.example", "buyer", "demo2"),
+]
+
+
+def seed(runtime) -> bool:
+    """Seed both demo tenants; return False when they were already there."""
+    with runtime.uow() as uow:
+        try:
+            tenants.tenant_id_by_slug(uow, slug="demo")
+            return False
+        except TenantNotFound:
+            pass
+        users = {
+            login.email: auth_service.create_user(
+                uow,
+                email=login.email,
+                full_name=_name(login.email),
+                password=DEMO_PASSWORD,
+                locale="zh_Hans_CN" if login.email.startswith(("qa@", "quality@")) else "en",
+            )
+            for login in LOGINS
+        }
+        uow.reason = "demo seed"
+        _seed_demo(uow, users)
+        _seed_demo2(uow, users)
+        uow.commit()
+    return True
+
+
+def _name(email: str) -> str:
+    local, domain = email.split("@")
+    return f"{local.title()} ({domain.split('.')[0]})"
+
+
+def _seed_demo(uow, users) -> None:
+    tenants.create_tenant(uow, slug="demo", name="Demo MedTech", name_zh="演示医疗器械")
+    own = tenants.own_organisation(uow)
+    tenants.create_site(
+        uow, organisation=own, name="Suzhou plant", kind="manufacturing", address="88 Xinghu St, Suzhou", country="CN"
+    )
+    tenants.create_site(
+        uow, organisation=own, name="Central warehouse", kind="warehouse", address="12 Logistics Rd, Suzhou", country="CN"
+    )
+    acme = tenants.create_supplier(uow, code="ACME", name="Acme Polymers GmbH", name_zh="艾克米聚合物", country="DE")
+    sterile = tenants.create_supplier(
+        uow, code="SZST", name="Shenzhen Sterile Packaging Co.", name_zh="深圳无菌包装有限公司", country="CN"
+    )
+    tenants.create_site(uow, organisation=acme, name="Acme Ludwigshafen", kind="manufacturing", country="DE")
+    tenants.create_site(uow, organisation=sterile, name="Shenzhen Bao'an plant", kind="manufacturing", country="CN")
+    for email, role in (
+        ("admin@demo.example", "tenant_admin"),
+        ("buyer@demo.example", "buyer"),
+        ("quality@demo.example", "quality"),
+        ("warehouse@demo.example", "warehouse"),
+        ("viewer@demo.example", "viewer"),
+    ):
+        tenants.add_membership(uow, user=users[email], role=role)
+    tenants.add_membership(uow, user=users["sales@acme-polymers.example"], role="supplier_admin", organisation=acme)
+    tenants.add_membership(uow, user=users["qa@shenzhen-sterile.example"], role="supplier_admin", organisation=sterile)
+    items = [
+        Item(part_number="PC-1001", name="Polycarbonate housing", name_zh="聚碳酸酯外壳", category="component", uom="EA"),
+        Item(part_number="TB-2040", name="Medical tubing 4 mm", name_zh="医用导管 4 毫米", category="raw_material", uom="M"),
+        Item(
+            part_number="SB-3300",
+            name="Tyvek sterile barrier pouch",
+            name_zh="特卫强无菌屏障袋",
+            category="sterile_barrier",
+            uom="EA",
+        ),
+        Item(
+            part_number="FD-9000",
+            name="Infusion set, sterile",
+            name_zh="无菌输液器",
+            category="finished_device",
+            uom="EA",
+            gtin="09506000134352",
+        ),
+    ]
+    for item in items:
+        uow.add(item)
+    uow.flush()
+    _purchase_order(
+        uow, acme, [(items[0], Decimal("5000"), Decimal("1.85")), (items[1], Decimal("12000"), Decimal("0.42"))], "EUR", 0
+    )
+    _purchase_order(uow, acme, [(items[0], Decimal("2500"), Decimal("1.85"))], "EUR", 7)
+    _purchase_order(uow, sterile, [(items[2], Decimal("20000"), Decimal("0.65"))], "CNY", 3)
+
+
+def _seed_demo2(uow, users) -> None:
+    tenants.create_tenant(uow, slug="demo2", name="Second Cardio Ltd", name_zh="第二心血管有限公司")
+    acme = tenants.create_supplier(uow, code="ACME", name="Acme Polymers GmbH", name_zh="艾克米聚合物", country="DE")
+    tenants.add_membership(uow, user=users["buyer@demo2.example"], role="buyer")
+    tenants.add_membership(uow, user=users["sales@acme-polymers.example"], role="supplier_admin", organisation=acme)
+    item = Item(part_number="CB-77", name="Catheter balloon", name_zh="导管球囊", category="component", uom="EA")
+    uow.add(item)
+    uow.flush()
+    _purchase_order(uow, acme, [(item, Decimal("800"), Decimal("12.50"))], "USD", 1)
+
+
+def _purchase_order(uow, supplier, lines, currency: str, days_ago: int) -> PurchaseOrder:
+    today = date.today()
+    po = PurchaseOrder(
+        number=tenants.next_number(uow, name="PO", prefix="PO", year=today.year),
+        supplier_id=supplier.id,
+        status="issued",
+        currency=currency,
+        order_date=today - timedelta(days=days_ago),
+    )
+    uow.add(po)
+    uow.flush()
+    for n, (item, quantity, price) in enumerate(lines, start=1):
+        uow.add(
+            PurchaseOrderLine(
+                purchase_order_id=po.id,
+                supplier_id=supplier.id,
+                line_no=n * 10,
+                item_id=item.id,
+                quantity=quantity,
+                uom=item.uom,
+                unit_price=price,
+                requested_date=today + timedelta(days=21 + n * 7),
+            )
+        )
+    uow.flush()
+    return po

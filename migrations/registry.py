@@ -1,0 +1,14 @@
+"""Every model module, so alembic sees the whole schema (alembic check)."""
+
+import audit.models
+import auth.models
+import erp.items.models
+import erp.purchasing.models
+import kernel.idempotency
+import kernel.outbox
+import tenants.models
+from kernel.models import Base
+
+metadata = Base.metadata
+
+__all__ = ["audit", "auth", "erp", "kernel", "metadata", "tenants"]

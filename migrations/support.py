@@ -1,0 +1,131 @@
+"""SQL shapes used by the migrations: row-level security, grants and audit triggers.
+
+Policy shapes follow notes/postgres.md: the tenant predicate unwrapped (keeps index
+order), the optional supplier restriction as a CASE over wrapped lookups, NULLIF for
+the '' a pooled connection reads after a transaction ends.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+SUPPLIER = "(SELECT NULLIF(current_setting('app.supplier_id', true), ''))"
+USER = "NULLIF(current_setting('app.user_id', true), '')::uuid"
+NIL_TENANT = "'00000000-0000-0000-0000-000000000000'::uuid"
+ACTOR = "coalesce(NULLIF(current_setting('app.actor', true), ''), 'db:' || session_user)"
+REASON = "NULLIF(current_setting('app.reason', true), '')"
+REQUEST = "NULLIF(current_setting('app.request_id', true), '')"
+
+
+def tenant_rls(table: str, *, supplier_column: str | None = None, supplier_sees_null: bool = False) -> None:
+    """ENABLE + FORCE RLS with the tenant policy; optionally the restrictive supplier one.
+
+    supplier_sees_null: rows with no supplier (the tenant's own sites, say) stay visible
+    to supplier users.
+    """
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {TENANT}) WITH CHECK (tenant_id = {TENANT})")
+    if supplier_column:
+        own = f"{supplier_column} = {SUPPLIER}::uuid"
+        if supplier_sees_null:
+            own = f"({supplier_column} IS NULL OR {own})"
+        op.execute(
+            f"CREATE POLICY supplier_scope ON {table} AS RESTRICTIVE"
+            f" USING (CASE WHEN {SUPPLIER} IS NULL THEN true ELSE {own} END)"
+            f" WITH CHECK (CASE WHEN {SUPPLIER} IS NULL THEN true ELSE {own} END)"
+        )
+
+
+def audited(table: str, *, tenant_column: str = "tenant_id", redact: tuple[str, ...] = ()) -> None:
+    """Statement-level audit triggers with transition tables: one INSERT ... SELECT per
+    statement, however many rows, so bulk writes stay cheap."""
+    args = f"'{tenant_column}', '{','.join(redact)}'"
+    for action, ref in (
+        ("INSERT", "NEW TABLE AS new_rows"),
+        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        ("DELETE", "OLD TABLE AS old_rows"),
+    ):
+        op.execute(
+            f"CREATE TRIGGER audit_{action.lower()} AFTER {action} ON {table} REFERENCING {ref}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION audit.on_{action.lower()}({args})"
+        )
+    # Row triggers never fire on TRUNCATE; the app role has no TRUNCATE grant, and this
+    # refuses it for everyone else so no change escapes the trail.
+    op.execute(f"CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse()")
+
+
+AUDIT_FUNCTIONS = f"""
+CREATE FUNCTION audit.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit trail: % on % is not allowed', TG_OP, TG_TABLE_NAME;
+END $$;
+
+CREATE FUNCTION audit.redact(j jsonb, cols text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN cols = '' THEN j ELSE
+    j || coalesce((SELECT jsonb_object_agg(c, CASE WHEN j->>c IS NULL THEN 'null'::jsonb
+                                                 ELSE to_jsonb('redacted:' || md5(j->>c)) END)
+                   FROM unnest(string_to_array(cols, ',')) c WHERE j ? c), '{{}}'::jsonb)
+  END
+$$;
+
+CREATE FUNCTION audit.event_tenant(j jsonb, tenant_column text) RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT coalesce(CASE WHEN tenant_column <> '' THEN (j->>tenant_column)::uuid END, {TENANT}, {NIL_TENANT})
+$$;
+
+-- Ids are drawn before the insert rather than RETURNING them: RETURNING would need the
+-- rows to pass the SELECT policy, which platform events (no tenant in context) do not.
+CREATE FUNCTION audit.on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  WITH rows AS (
+    SELECT nextval('audit.event_id_seq') AS id, audit.event_tenant(j, TG_ARGV[0]) AS tenant_id, j
+    FROM (SELECT audit.redact(to_jsonb(n), TG_ARGV[1]) AS j FROM new_rows n) s),
+  ins AS (
+    INSERT INTO audit.event (tenant_id, id, actor_id, actor, action, table_name, row_id, new_values, reason, request_id)
+    SELECT tenant_id, id, {USER}, {ACTOR}, 'I', TG_TABLE_NAME, j->>'id', j, {REASON}, {REQUEST} FROM rows)
+  INSERT INTO audit.pending (tenant_id, event_id) SELECT tenant_id, id FROM rows;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION audit.on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  WITH rows AS (
+    SELECT nextval('audit.event_id_seq') AS id, audit.event_tenant(j, TG_ARGV[0]) AS tenant_id, j
+    FROM (SELECT audit.redact(to_jsonb(o), TG_ARGV[1]) AS j FROM old_rows o) s),
+  ins AS (
+    INSERT INTO audit.event (tenant_id, id, actor_id, actor, action, table_name, row_id, old_values, reason, request_id)
+    SELECT tenant_id, id, {USER}, {ACTOR}, 'D', TG_TABLE_NAME, j->>'id', j, {REASON}, {REQUEST} FROM rows)
+  INSERT INTO audit.pending (tenant_id, event_id) SELECT tenant_id, id FROM rows;
+  RETURN NULL;
+END $$;
+
+-- Updates record only the fields that changed, old and new side by side; a statement
+-- that changed nothing in a row leaves no event for it.
+CREATE FUNCTION audit.on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  WITH pairs AS (
+    SELECT o.j AS oj, n.j AS nj
+    FROM (SELECT audit.redact(to_jsonb(x), TG_ARGV[1]) AS j FROM old_rows x) o
+    JOIN (SELECT audit.redact(to_jsonb(y), TG_ARGV[1]) AS j FROM new_rows y) n
+      ON o.j->>'id' = n.j->>'id' AND o.j->>'tenant_id' IS NOT DISTINCT FROM n.j->>'tenant_id'
+    WHERE o.j IS DISTINCT FROM n.j),
+  diffs AS (
+    SELECT nj,
+           (SELECT jsonb_object_agg(k, oj->k) FROM jsonb_object_keys(nj) k
+             WHERE oj->k IS DISTINCT FROM nj->k AND k <> 'updated_at') AS old_values,
+           (SELECT jsonb_object_agg(k, nj->k) FROM jsonb_object_keys(nj) k
+             WHERE oj->k IS DISTINCT FROM nj->k AND k <> 'updated_at') AS new_values
+    FROM pairs),
+  rows AS (
+    SELECT nextval('audit.event_id_seq') AS id, audit.event_tenant(nj, TG_ARGV[0]) AS tenant_id, nj, old_values, new_values
+    FROM diffs WHERE new_values IS NOT NULL),
+  ins AS (
+    INSERT INTO audit.event
+      (tenant_id, id, actor_id, actor, action, table_name, row_id, old_values, new_values, reason, request_id)
+    SELECT tenant_id, id, {USER}, {ACTOR}, 'U', TG_TABLE_NAME, nj->>'id', old_values, new_values, {REASON}, {REQUEST}
+    FROM rows)
+  INSERT INTO audit.pending (tenant_id, event_id) SELECT tenant_id, id FROM rows;
+  RETURN NULL;
+END $$;
+"""

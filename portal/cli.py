@@ -1,0 +1,251 @@
+"""The `traceport` command (click). The composition root: it may import every layer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import click
+
+from kernel.settings import load_settings
+
+
+def _runtime():
+    from kernel.runtime import Runtime
+
+    return Runtime.start(load_settings())
+
+
+@click.group()
+def main() -> None:
+    """Traceport: supplier and partner portal for medical-device supply chains."""
+
+
+# --- database -----------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database roles and migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations as the owner role (MIGRATION_DATABASE_URL)."""
+    from kernel import migrate
+    from kernel.database import resolve_urls
+
+    urls = resolve_urls(load_settings())
+    migrate.upgrade(urls, revision)
+    click.echo(f"database at revision {migrate.current(urls)}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree (alembic check)."""
+    from kernel import migrate
+    from kernel.database import resolve_urls
+
+    migrate.check(resolve_urls(load_settings()))
+    click.echo("models and migrations agree")
+
+
+@db.command("provision")
+@click.option("--admin-url", required=True, help="An administrator's URL, used for this command only.")
+@click.option("--database", default="traceport", show_default=True)
+@click.option("--password", envvar="TRACEPORT_DB_PASSWORD", help="Password for both roles.")
+def db_provision(admin_url: str, database: str, password: str | None) -> None:
+    """Create the owner and application roles and the database on a server."""
+    from kernel.database import provision
+
+    urls = provision(admin_url, database, password=password)
+    click.echo(f"DATABASE_URL={_hide(urls.app)}\nMIGRATION_DATABASE_URL={_hide(urls.owner)}")
+
+
+def _hide(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server."""
+    from kernel.database import stop_embedded
+
+    stop_embedded(load_settings())
+
+
+# --- serving ------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=None, type=int, help="gunicorn workers (default: from infra/gunicorn.conf.py)")
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Serve the portal with gunicorn."""
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(Path(__file__).resolve().parent.parent / "infra" / "gunicorn.conf.py"),
+        "--bind",
+        f"{host}:{port}",
+    ]
+    if workers:
+        args += ["--workers", str(workers)]
+    os.execv(sys.executable, [*args, "portal.wsgi:app"])  # noqa: S606 - replaces this process with gunicorn
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True)
+def worker(concurrency: int) -> None:
+    """Run background jobs, periodic tasks and the audit sealer."""
+    from portal.jobs import run_worker
+
+    run_worker(_runtime(), concurrency=concurrency)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Seed only.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Migrate, seed the demo tenants (once), then serve with a worker beside."""
+    from erp import demo as demo_data
+    from kernel import migrate
+
+    runtime = _runtime()
+    migrate.upgrade(runtime.urls)
+    created = demo_data.seed(runtime)
+    from audit.tasks import seal_all
+
+    seal_all(runtime)
+    click.echo("Seeded the demo tenants." if created else "Demo tenants already there; reusing them.")
+    url = f"http://{host}:{port}"
+    click.echo(f"\nTraceport is at {url}\n\nDemo logins (password: {demo_data.DEMO_PASSWORD}):")
+    for login in demo_data.LOGINS:
+        click.echo(f"  {login.email:32} {login.role:16} tenants: {login.tenants}")
+    click.echo("")
+    if no_serve:
+        return
+    worker_process = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"])
+    try:
+        from portal.app import create_app
+
+        create_app(runtime=runtime).run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        worker_process.terminate()
+        worker_process.wait(10)
+
+
+# --- audit --------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The signed, tamper-evident audit trail."""
+
+
+def _tenant_uow(runtime, slug: str):
+    from kernel.uow import Actor
+    from tenants.service import tenant_id_by_slug
+
+    with runtime.uow() as lookup:
+        tenant_id = tenant_id_by_slug(lookup, slug=slug) if slug != "platform" else uuid.UUID(int=0)
+    return runtime.uow(tenant_id=tenant_id, actor=Actor.system("audit-cli"))
+
+
+def _public_key(runtime, path: str | None):
+    from audit.signing import load_public_key, signing_key
+
+    if path:
+        return load_public_key(Path(path).read_text())
+    return signing_key(runtime.settings.audit_signing_key, runtime.settings.data_dir).public_key()
+
+
+def _print_report(report) -> None:
+    click.echo(
+        f"tenant {report.tenant_id}: {report.events} events verified, {report.checkpoints} checkpoints,"
+        f" {report.unsealed} not yet sealed"
+    )
+    if report.intact:
+        click.echo("audit trail intact")
+        return
+    first = report.first_problem
+    click.echo(f"TAMPERED at sequence {first.seq}: {first.detail}", err=True)
+    for problem in sorted(report.problems, key=lambda p: p.seq)[1:]:
+        click.echo(f"  also at {problem.seq}: {problem.detail}", err=True)
+    sys.exit(1)
+
+
+@audit.command("verify")
+@click.option("--tenant", "slug", help="Tenant slug (or 'platform') to verify in the database.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="An export to verify offline.")
+@click.option("--public-key", "public_key_path", type=click.Path(exists=True, dir_okay=False))
+def audit_verify(slug: str | None, path: str | None, public_key_path: str | None) -> None:
+    """Check the chain and its signed checkpoints; exit 1 naming the first bad sequence."""
+    from audit import service
+
+    if path:
+        if not public_key_path:
+            raise click.UsageError("--file needs --public-key")
+        with open(path, encoding="utf-8") as f, click.progressbar(length=_count_lines(path), label="verifying") as bar:
+            report = service.verify_export(iter(f), public_key_text=Path(public_key_path).read_text(), progress=bar.update)
+        _print_report(report)
+        return
+    if not slug:
+        raise click.UsageError("give --tenant SLUG or --file FILE")
+    runtime = _runtime()
+    with _tenant_uow(runtime, slug) as uow:
+        sealed, _ = service.counts(uow)
+        with click.progressbar(length=sealed, label="verifying") as bar:
+            report = service.verify_database(uow, public_key=_public_key(runtime, public_key_path), progress=bar.update)
+    _print_report(report)
+
+
+def _count_lines(path: str) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f) - 1
+
+
+@audit.command("export")
+@click.option("--tenant", "slug", required=True)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
+def audit_export(slug: str, out_path: str) -> None:
+    """Write the tenant's events and checkpoints for offline verification."""
+    from audit import service
+
+    runtime = _runtime()
+    with _tenant_uow(runtime, slug) as uow, open(out_path, "w", encoding="utf-8") as out:
+        sealed, _ = service.counts(uow)
+        with click.progressbar(length=sealed, label="exporting") as bar:
+            n = service.export(uow, out, public_key=_public_key(runtime, None), tenant_slug=slug, progress=bar.update)
+    click.echo(f"exported {n} events to {out_path}")
+
+
+@audit.command("seal")
+def audit_seal() -> None:
+    """Chain all pending events now (the worker does this continuously)."""
+    from audit.tasks import seal_all
+
+    click.echo(f"sealed {seal_all(_runtime())} events")
+
+
+@audit.command("public-key")
+def audit_public_key() -> None:
+    """Print the public key that verifies checkpoints (PEM)."""
+    from audit.signing import public_pem
+
+    runtime = _runtime()
+    click.echo(public_pem(_public_key(runtime, None)), nl=False)
+
+
+if __name__ == "__main__":
+    main()

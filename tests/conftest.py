@@ -1,0 +1,112 @@
+"""Test fixtures: real PostgreSQL as the application role.
+
+With no DATABASE_URL the embedded server is used; with one, DATABASE_URL names a
+server and a role allowed to create roles and databases (CI uses the machine's own
+PostgreSQL 15 this way): the suite provisions a throwaway database there, runs the
+migrations as the owner role and connects as the application role.
+
+Two tenants, each with two suppliers, are always present (`world`), so a leak fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import orm
+
+from kernel import migrate
+from kernel.database import drop_database, embedded_admin_url, libpq_url, provision, start_embedded
+from kernel.runtime import Runtime
+from kernel.settings import load_settings
+from tests.factories import make_tenant_world
+
+TEST_PASSWORD = "traceport-test-only"
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, signing_key):
+    pem = signing_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return load_settings(TRACEPORT_ENV="test", AUDIT_SIGNING_KEY=pem, SECRET_KEY="test-secret-" + uuid.uuid4().hex)
+
+
+@pytest.fixture(scope="session")
+def admin_url(settings) -> str:
+    """An administrator's URL - for provisioning and tamper tests only, never the app."""
+    server_url = os.environ.get("DATABASE_URL")
+    if server_url:
+        return server_url
+    start_embedded(settings)
+    return embedded_admin_url(settings)
+
+
+@pytest.fixture(scope="session")
+def db_urls(admin_url):
+    database = f"traceport_test_{os.getpid()}" if os.environ.get("DATABASE_URL") else "traceport_test"
+    urls = provision(admin_url, database, password=TEST_PASSWORD, recreate=True)
+    migrate.upgrade(urls)
+    yield urls
+    if os.environ.get("DATABASE_URL"):
+        drop_database(admin_url, database)
+
+
+@pytest.fixture(scope="session")
+def runtime(settings, db_urls):
+    """Committing runtime (the app role, real transactions)."""
+    rt = Runtime.start(settings, db_urls)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="session")
+def worlds(runtime):
+    """Two tenants, two suppliers each, users for every role; committed once."""
+    with runtime.uow() as uow:
+        a = make_tenant_world(uow, slug="alpha")
+        b = make_tenant_world(uow, slug="beta")
+        uow.commit()
+    return a, b
+
+
+@pytest.fixture
+def world(worlds):
+    return worlds[0]
+
+
+@pytest.fixture
+def other_world(worlds):
+    return worlds[1]
+
+
+@pytest.fixture
+def tx(runtime, worlds):
+    """A runtime whose units of work run inside one outer transaction that is rolled
+    back after the test; `uow.commit()` commits a savepoint."""
+    connection = runtime.engine.connect()
+    outer = connection.begin()
+    sessions = orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    yield Runtime(settings=runtime.settings, urls=runtime.urls, engine=runtime.engine, sessions=sessions)
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def admin(admin_url, db_urls):
+    """A superuser psycopg connection to the test database, for tampering and catalog checks."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(db_urls.app).database
+    url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        yield conn
