@@ -35,6 +35,7 @@ def emit(uow, topic: str, payload: dict) -> OutboxMessage:
     message = OutboxMessage(topic=topic, payload=payload, tenant_id=uow.tenant_id)
     uow.add(message)
     uow.flush()
+    uow.outbox_written()
     return message
 
 

@@ -6,6 +6,7 @@ Built once by the entry point (web app factory, worker, CLI, tests), never at im
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -22,6 +23,8 @@ class Runtime:
     urls: DatabaseUrls
     engine: sa.Engine
     sessions: orm.sessionmaker
+    # Wakes outbox delivery after a commit (the job app's defer); None: the periodic sweep only.
+    on_outbox: Callable[[uuid.UUID], None] | None = None
 
     @classmethod
     def start(cls, settings: Settings, urls: DatabaseUrls | None = None) -> Runtime:
@@ -38,7 +41,9 @@ class Runtime:
         reason: str | None = None,
         request_id: str | None = None,
     ) -> UnitOfWork:
-        return UnitOfWork(self.sessions, tenant_id=tenant_id, actor=actor, reason=reason, request_id=request_id)
+        return UnitOfWork(
+            self.sessions, tenant_id=tenant_id, actor=actor, reason=reason, request_id=request_id, on_outbox=self.on_outbox
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -62,8 +62,12 @@ class UnitOfWork:
         actor: Actor | None = None,
         reason: str | None = None,
         request_id: str | None = None,
+        on_outbox: Callable[[uuid.UUID], None] | None = None,
     ) -> None:
         self._sessions = sessions
+        # Called after a commit that wrote outbox messages (wakes the delivery job).
+        self.on_outbox = on_outbox
+        self._outbox_pending = False
         self.tenant_id = tenant_id
         self.actor = actor or Actor.system()
         self._reason = reason
@@ -133,9 +137,23 @@ class UnitOfWork:
         assert self.session is not None
         self.session.rollback()
         self._after_commit.clear()
+        self._outbox_pending = False
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
+
+    def outbox_written(self) -> None:
+        """Note that this transaction queued outbox messages; wake delivery after commit."""
+        if self._outbox_pending or self.on_outbox is None or self.tenant_id is None:
+            return
+        self._outbox_pending = True
+        tenant_id, wake = self.tenant_id, self.on_outbox
+
+        def _wake() -> None:
+            self._outbox_pending = False
+            wake(tenant_id)
+
+        self.after_commit(_wake)
 
     # -- helpers -------------------------------------------------------------------
     def execute(self, statement, params=None):

@@ -1,0 +1,97 @@
+"""The database catalogue holds the isolation and audit guarantees."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernel import migrate
+from kernel.database import APP_ROLE
+
+INFRASTRUCTURE = {"public.outbox_message", "public.idempotency_key", "public.counter"}
+
+
+def tenant_tables(admin) -> list[tuple[str, bool, bool, int]]:
+    return admin.execute(
+        """
+        select c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity,
+               (select count(*) from pg_policy p where p.polrelid = c.oid)
+        from pg_class c join pg_attribute a on a.attrelid = c.oid
+        where a.attname = 'tenant_id' and not a.attisdropped and c.relkind in ('r', 'p')
+          and c.relnamespace::regnamespace::text not in ('pg_catalog', 'information_schema', 'procrastinate')
+        order by 1
+        """
+    ).fetchall()
+
+
+def qualified(name: str) -> str:
+    return name if "." in name else f"public.{name}"
+
+
+def test_every_tenant_table_has_forced_rls_and_a_policy(admin):
+    rows = tenant_tables(admin)
+    assert len(rows) >= 10
+    for name, enabled, forced, policies in rows:
+        assert enabled and forced, f"{name}: row-level security must be enabled and forced"
+        assert policies >= 1, f"{name}: no policy"
+
+
+def test_every_domain_tenant_table_is_audited(admin):
+    triggers = {
+        (qualified(table), name)
+        for table, name in admin.execute(
+            "select tgrelid::regclass::text, tgname from pg_trigger where not tgisinternal and tgname like 'audit_%'"
+        )
+    }
+    for name, *_ in tenant_tables(admin):
+        if name.startswith("audit.") or qualified(name) in INFRASTRUCTURE:
+            continue
+        for action in ("insert", "update", "delete", "no_truncate"):
+            assert (qualified(name), f"audit_{action}") in triggers, f"{name} lacks audit_{action}"
+
+
+def test_application_role_is_neither_superuser_nor_bypassing_rls(admin):
+    row = admin.execute(
+        "select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles where rolname = %s", (APP_ROLE,)
+    ).fetchone()
+    assert row == (False, False, False, False)
+
+
+def test_application_role_owns_nothing(admin):
+    owned = admin.execute(
+        """
+        select 'table ' || relname from pg_class where relowner = %(r)s::regrole
+        union all select 'schema ' || nspname from pg_namespace where nspowner = %(r)s::regrole
+        union all select 'function ' || proname from pg_proc where proowner = %(r)s::regrole
+        union all select 'type ' || typname from pg_type where typowner = %(r)s::regrole
+        """,
+        {"r": APP_ROLE},
+    ).fetchall()
+    assert owned == []
+
+
+@pytest.mark.parametrize("privilege", ["UPDATE", "DELETE", "TRUNCATE"])
+def test_application_role_cannot_change_audit_tables(admin, privilege):
+    tables = [
+        r[0]
+        for r in admin.execute(
+            "select oid::regclass::text from pg_class where relnamespace = 'audit'::regnamespace and relkind = 'r'"
+        )
+    ]
+    assert {"audit.event", "audit.seal", "audit.checkpoint", "audit.pending"} <= set(tables)
+    for table in tables:
+        allowed = admin.execute("select has_table_privilege(%s, %s, %s)", (APP_ROLE, table, privilege)).fetchone()[0]
+        assert not allowed, f"{APP_ROLE} has {privilege} on {table}"
+
+
+def test_application_role_has_no_truncate_anywhere(admin):
+    rows = admin.execute(
+        """select c.oid::regclass::text from pg_class c
+           where c.relkind = 'r' and c.relnamespace::regnamespace::text in ('public', 'audit')
+             and has_table_privilege(%s, c.oid, 'TRUNCATE')""",
+        (APP_ROLE,),
+    ).fetchall()
+    assert rows == []
+
+
+def test_models_and_migrations_agree(db_urls):
+    migrate.check(db_urls)  # alembic check: raises when autogenerate finds a difference
