@@ -56,6 +56,27 @@ def audited(table: str, *, tenant_column: str = "tenant_id", redact: tuple[str, 
     op.execute(f"CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse()")
 
 
+def _whole_row_trigger(name: str, transition: str, action: str, column: str) -> str:
+    """An insert or delete trigger: the whole row, redacted, as new or old values.
+
+    Ids are drawn before the insert rather than RETURNING them: RETURNING would need the
+    rows to pass the SELECT policy, which platform events (no tenant in context) do not.
+    """
+    return f"""
+CREATE FUNCTION audit.{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  WITH rows AS (
+    SELECT nextval('audit.event_id_seq') AS id, audit.event_tenant(j, TG_ARGV[0]) AS tenant_id, j
+    FROM (SELECT audit.redact(to_jsonb(r), TG_ARGV[1]) AS j FROM {transition} r) s),
+  ins AS (
+    INSERT INTO audit.event (tenant_id, id, actor_id, actor, action, table_name, row_id, {column}, reason, request_id)
+    SELECT tenant_id, id, {USER}, {ACTOR}, '{action}', TG_TABLE_NAME, j->>'id', j, {REASON}, {REQUEST} FROM rows)
+  INSERT INTO audit.pending (tenant_id, event_id) SELECT tenant_id, id FROM rows;
+  RETURN NULL;
+END $$;
+"""
+
+
 AUDIT_FUNCTIONS = f"""
 CREATE FUNCTION audit.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -74,32 +95,8 @@ CREATE FUNCTION audit.event_tenant(j jsonb, tenant_column text) RETURNS uuid LAN
   SELECT coalesce(CASE WHEN tenant_column <> '' THEN (j->>tenant_column)::uuid END, {TENANT}, {NIL_TENANT})
 $$;
 
--- Ids are drawn before the insert rather than RETURNING them: RETURNING would need the
--- rows to pass the SELECT policy, which platform events (no tenant in context) do not.
-CREATE FUNCTION audit.on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  WITH rows AS (
-    SELECT nextval('audit.event_id_seq') AS id, audit.event_tenant(j, TG_ARGV[0]) AS tenant_id, j
-    FROM (SELECT audit.redact(to_jsonb(n), TG_ARGV[1]) AS j FROM new_rows n) s),
-  ins AS (
-    INSERT INTO audit.event (tenant_id, id, actor_id, actor, action, table_name, row_id, new_values, reason, request_id)
-    SELECT tenant_id, id, {USER}, {ACTOR}, 'I', TG_TABLE_NAME, j->>'id', j, {REASON}, {REQUEST} FROM rows)
-  INSERT INTO audit.pending (tenant_id, event_id) SELECT tenant_id, id FROM rows;
-  RETURN NULL;
-END $$;
-
-CREATE FUNCTION audit.on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  WITH rows AS (
-    SELECT nextval('audit.event_id_seq') AS id, audit.event_tenant(j, TG_ARGV[0]) AS tenant_id, j
-    FROM (SELECT audit.redact(to_jsonb(o), TG_ARGV[1]) AS j FROM old_rows o) s),
-  ins AS (
-    INSERT INTO audit.event (tenant_id, id, actor_id, actor, action, table_name, row_id, old_values, reason, request_id)
-    SELECT tenant_id, id, {USER}, {ACTOR}, 'D', TG_TABLE_NAME, j->>'id', j, {REASON}, {REQUEST} FROM rows)
-  INSERT INTO audit.pending (tenant_id, event_id) SELECT tenant_id, id FROM rows;
-  RETURN NULL;
-END $$;
-
+{_whole_row_trigger("on_insert", "new_rows", "I", "new_values")}
+{_whole_row_trigger("on_delete", "old_rows", "D", "old_values")}
 -- Updates record only the fields that changed, old and new side by side; a statement
 -- that changed nothing in a row leaves no event for it.
 CREATE FUNCTION audit.on_update() RETURNS trigger LANGUAGE plpgsql AS $$
