@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from auth.models import User
+from auth.permissions import permissions_of
 from kernel.errors import ValidationFailed
 from kernel.ids import new_id
 from kernel.uow import Actor
@@ -134,6 +135,7 @@ def actor_for(user: User, membership: MembershipView | None) -> Actor:
         role=membership.role if membership else None,
         supplier_id=membership.supplier_id if membership else None,
         membership_id=membership.membership_id if membership else None,
+        permissions=permissions_of(membership.role if membership else None),
     )
 
 

@@ -1,0 +1,53 @@
+"""Permissions in code and the default roles built from them.
+
+Every service operation checks a permission with `require`, so the CLI and jobs cannot
+skip what a view checks. Tenant-editable roles (identity issue) store sets of these
+names; the defaults below are what a new tenant starts with.
+"""
+
+from __future__ import annotations
+
+from kernel.errors import N_, Forbidden
+
+PERMISSIONS: dict[str, str] = {
+    "po.view": N_("View purchase orders"),
+    "po.manage": N_("Create, issue and change purchase orders"),
+    "po.confirm": N_("Confirm purchase order lines"),
+    "asn.view": N_("View ship notices"),
+    "asn.submit": N_("Submit ship notices"),
+    "items.view": N_("View items"),
+    "items.manage": N_("Create and change items"),
+    "suppliers.view": N_("View suppliers"),
+    "suppliers.manage": N_("Approve and change suppliers"),
+    "cert.upload": N_("Upload certificates"),
+    "cert.review": N_("Review certificates"),
+    "receipt.scan": N_("Receive goods"),
+    "recall.run": N_("Run traces and recalls"),
+    "audit.view": N_("View the audit trail"),
+    "audit.export": N_("Export the audit trail"),
+    "users.manage": N_("Manage users and roles"),
+}
+
+_BUYER_READ = {"po.view", "asn.view", "items.view", "suppliers.view"}
+DEFAULT_ROLES: dict[str, frozenset[str]] = {
+    "tenant_admin": frozenset(PERMISSIONS) - {"po.confirm", "asn.submit", "cert.upload"},
+    "buyer": frozenset(_BUYER_READ | {"po.manage", "items.manage", "suppliers.manage"}),
+    "quality": frozenset(_BUYER_READ | {"cert.review", "recall.run", "audit.view", "audit.export"}),
+    "warehouse": frozenset(_BUYER_READ | {"receipt.scan"}),
+    "viewer": frozenset(_BUYER_READ),
+    "supplier_admin": frozenset({"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload", "users.manage"}),
+    "supplier_user": frozenset({"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload"}),
+}
+
+
+def permissions_of(role: str | None) -> frozenset[str]:
+    return DEFAULT_ROLES.get(role or "", frozenset())
+
+
+def require(actor, permission: str) -> None:
+    """Raise Forbidden unless the actor holds the permission (system actors hold all)."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    if actor.kind == "system" or permission in actor.permissions:
+        return
+    raise Forbidden()
