@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test test-db lint bench browser translations serve worker clean
+.PHONY: install demo test test-db lint bench browser translations messages serve worker clean
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -17,11 +17,21 @@ install:
 	@$(MAKE) --no-print-directory translations
 
 translations:
-	@$(BIN)/pybabel compile --use-fuzzy -q -d portal/translations 2>/dev/null || $(BIN)/pybabel compile -q -d portal/translations
+	@$(BIN)/pybabel -q compile -d portal/translations
 
-# Debian's chromium for the browser tests (Playwright's own download cannot work here).
+# After changing user-facing text: extract every package's messages (babel.cfg) and merge
+# them into the catalogs; then translate the new entries (tests/portal/test_translations.py
+# fails while one is missing, empty or fuzzy in either language).
+messages:
+	@pot=$$(mktemp --suffix=.pot) && \
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k N_ --sort-output -o $$pot . && \
+	$(BIN)/pybabel -q update -i $$pot -d portal/translations --no-fuzzy-matching --ignore-obsolete; \
+	rm -f $$pot
+
+# Debian's chromium for the browser tests (Playwright's own download cannot work here),
+# and a Chinese font so that the zh-CN screenshots show characters, not boxes.
 browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 demo: install
 	@$(BIN)/traceport demo
@@ -37,7 +47,9 @@ test: install browser lint
 test-db: install
 	@$(BIN)/pytest --ignore=tests/e2e
 
+# wrk (Debian) drives the page benchmark; without it bench/loadgen.py falls back to Python.
 bench: install
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || echo "wrk not installed: the page benchmark uses its Python load generator"
 	@$(BIN)/python -m bench
 
 serve: install

@@ -100,7 +100,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
     ]
     if workers:
         args += ["--workers", str(workers)]
-    os.execv(sys.executable, [*args, "portal.wsgi:app"])  # noqa: S606 - replaces this process with gunicorn
+    # gunicorn's factory form: each worker builds its own app (and database pool) after the fork.
+    os.execv(sys.executable, [*args, "portal.app:create_app()"])  # noqa: S606 - replaces this process with gunicorn
 
 
 @main.command()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from auth.models import User
-from auth.permissions import permissions_of
+from auth.permissions import permissions_of, require
 from kernel.errors import ValidationFailed
 from kernel.ids import new_id
 from kernel.uow import Actor
@@ -38,10 +38,9 @@ def create_tenant(uow, *, slug: str, name: str, name_zh: str | None = None, defa
     (the new tenant's rows, and their audit events, belong to it)."""
     tenant = Tenant(id=new_id(), slug=slug, name=name, name_zh=name_zh, default_locale=default_locale)
     uow.switch_tenant(tenant.id)
-    uow.add(tenant)
     try:
         with uow.session.begin_nested():
-            uow.flush()
+            uow.add(tenant)  # inside the savepoint: a taken slug leaves the transaction usable
     except sa.exc.IntegrityError as exc:
         raise SlugTaken(slug=slug) from exc
     uow.add(Organisation(tenant_id=tenant.id, code=slug.upper(), kind=OrganisationKind.TENANT, name=name, name_zh=name_zh))
@@ -159,3 +158,58 @@ def tenant_id_by_slug(uow, *, slug: str) -> uuid.UUID:
     if tenant_id is None:
         raise TenantNotFound()
     return tenant_id
+
+
+def organisations_by_id(uow, *, ids) -> dict[uuid.UUID, Organisation]:
+    """Organisations by id, for naming them beside other domains' rows."""
+    if not ids:
+        return {}
+    return {org.id: org for org in uow.session.scalars(sa.select(Organisation).where(Organisation.id.in_(ids)))}
+
+
+def count_suppliers(uow) -> int:
+    return uow.scalar(sa.select(sa.func.count()).select_from(Organisation).where(Organisation.kind == OrganisationKind.SUPPLIER))
+
+
+@dataclass(frozen=True)
+class MemberView:
+    membership_id: uuid.UUID
+    user_id: uuid.UUID
+    full_name: str
+    email: str
+    role: str
+    is_active: bool
+    organisation_name: str
+    organisation_name_zh: str | None
+    is_supplier: bool
+
+
+def list_members(uow, actor: Actor) -> list[MemberView]:
+    """The tenant's members with their role and organisation, for its administrators."""
+    require(actor, "users.manage")
+    # The membership policy also shows a user their own memberships in other tenants
+    # (to pick one at sign-in); the join on the organisation, visible only in the tenant
+    # in context, leaves those out.
+    rows = uow.execute(
+        sa.select(Membership, User, Organisation)
+        .join(User, User.id == Membership.user_id)
+        .join(
+            Organisation,
+            sa.and_(Organisation.tenant_id == Membership.tenant_id, Organisation.id == Membership.organisation_id),
+        )
+        .order_by(Organisation.kind.desc(), Organisation.name, User.full_name)
+    ).all()
+    return [
+        MemberView(
+            membership_id=m.id,
+            user_id=u.id,
+            full_name=u.full_name,
+            email=u.email,
+            role=m.role,
+            is_active=m.is_active and u.is_active,
+            organisation_name=o.name,
+            organisation_name_zh=o.name_zh,
+            is_supplier=o.kind == OrganisationKind.SUPPLIER,
+        )
+        for m, u, o in rows
+    ]

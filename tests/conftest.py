@@ -53,12 +53,12 @@ def admin_url(settings) -> str:
 
 @pytest.fixture(scope="session")
 def db_urls(admin_url):
-    database = f"traceport_test_{os.getpid()}" if os.environ.get("DATABASE_URL") else "traceport_test"
+    # One database per run, so parallel runs on one server never disturb each other.
+    database = f"traceport_test_{os.getpid()}"
     urls = provision(admin_url, database, password=TEST_PASSWORD, recreate=True)
     migrate.upgrade(urls)
     yield urls
-    if os.environ.get("DATABASE_URL"):
-        drop_database(admin_url, database)
+    drop_database(admin_url, database)
 
 
 @pytest.fixture(scope="session")

@@ -18,3 +18,8 @@ class Item(TenantOwned, Timestamps, Base):
     category: orm.Mapped[str] = orm.mapped_column(sa.String(40))
     uom: orm.Mapped[str] = orm.mapped_column(sa.String(10))
     gtin: orm.Mapped[str | None] = orm.mapped_column(sa.String(14))
+
+
+# The values `category` and `uom` take until master data makes them tenant-editable.
+CATEGORIES = ("component", "raw_material", "sterile_barrier", "packaging", "finished_device", "consumable", "service")
+UNITS = ("EA", "M", "MM", "KG", "G", "L", "ML", "BOX", "PK", "ROLL", "SET")

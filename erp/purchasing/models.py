@@ -18,7 +18,7 @@ class PurchaseOrder(TenantOwned, Timestamps, Base):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "number"),
         tenant_fk(["supplier_id"], "organisation"),
-        sa.Index("ix_purchase_order_created", "tenant_id", "created_at"),
+        sa.Index("ix_purchase_order_created", "tenant_id", "created_at", "id"),
     )
 
     number: orm.Mapped[str] = orm.mapped_column(sa.String(30))

@@ -198,7 +198,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_purchase_order')),
     sa.UniqueConstraint('tenant_id', 'number', name=op.f('uq_purchase_order_tenant_id_number'))
     )
-    op.create_index('ix_purchase_order_created', 'purchase_order', ['tenant_id', 'created_at'], unique=False)
+    op.create_index('ix_purchase_order_created', 'purchase_order', ['tenant_id', 'created_at', 'id'], unique=False)
     op.create_table('site',
     sa.Column('organisation_id', sa.UUID(), nullable=False),
     sa.Column('supplier_id', sa.UUID(), nullable=True),

@@ -1,0 +1,3 @@
+from portal.admin.views import blueprint
+
+__all__ = ["blueprint"]

@@ -1,0 +1,3 @@
+from portal.auth.views import blueprint
+
+__all__ = ["blueprint"]

@@ -1,0 +1,3 @@
+from portal.home.views import blueprint
+
+__all__ = ["blueprint"]

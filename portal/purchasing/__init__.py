@@ -1,0 +1,3 @@
+from portal.purchasing.views import blueprint
+
+__all__ = ["blueprint"]
