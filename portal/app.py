@@ -9,7 +9,7 @@ from flask import Flask
 
 from kernel.runtime import Runtime
 from kernel.settings import Settings, load_settings
-from portal import admin, api, auth, home, purchasing, shell
+from portal import admin, api, auth, home, jobs, purchasing, shell
 from portal.shell import health
 
 
@@ -17,6 +17,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is None:
         runtime = Runtime.start(settings or load_settings())
     settings = settings or runtime.settings
+    if runtime.on_outbox is None:
+        runtime.on_outbox = jobs.outbox_waker(runtime)
 
     app = Flask("portal")
     app.config.update(_config(settings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from audit import tasks as audit_tasks
 from kernel import tasks as kernel_tasks
@@ -21,8 +22,21 @@ def dispatcher() -> Dispatcher:
     return Dispatcher()
 
 
+_job_apps: dict[str, object] = {}
+_job_apps_lock = threading.Lock()
+
+
 def job_app(runtime):
-    return make_job_app(runtime.urls, blueprints())
+    """The process's job app, built on first use. One per process: procrastinate binds
+    (and renames, adding the namespace) blueprint tasks to the app they are added to, so
+    a second App would break the first."""
+    with _job_apps_lock:
+        if not _job_apps:
+            _job_apps[runtime.urls.app] = make_job_app(runtime.urls, blueprints())
+        ((url, app),) = _job_apps.items()
+        if url != runtime.urls.app:
+            raise RuntimeError("one job app per process: it is already bound to another database")
+        return app
 
 
 def run_worker(runtime, *, concurrency: int = 2) -> None:
@@ -37,3 +51,20 @@ def run_worker(runtime, *, concurrency: int = 2) -> None:
         )
     finally:
         sealer.stop()
+
+
+def outbox_waker(runtime):
+    """After a commit that queued outbox messages, defer their delivery job. The job app
+    is opened on use; a failure is logged, not raised - the committed messages are
+    safe and the periodic sweep delivers them within a minute."""
+    lock = threading.Lock()
+
+    def wake(tenant_id) -> None:
+        try:
+            with lock:
+                job_app(runtime).open()  # idempotent: opens the pool only when closed
+            kernel_tasks.deliver_outbox.defer(tenant_id=str(tenant_id))
+        except Exception:
+            log.exception("could not defer outbox delivery for tenant %s", tenant_id)
+
+    return wake

@@ -6,13 +6,14 @@ import sqlalchemy as sa
 
 from audit import tasks as audit_tasks
 from kernel import tasks as kernel_tasks
-from kernel.jobs import make_job_app
 from kernel.outbox import Dispatcher, OutboxMessage, emit
 from kernel.runtime import Runtime
 
 
 def job_app(runtime):
-    return make_job_app(runtime.urls, [kernel_tasks.blueprint, audit_tasks.blueprint])
+    from portal.jobs import job_app as the_job_app  # one App per process, as in the worker
+
+    return the_job_app(runtime)
 
 
 def run_jobs(app, runtime, dispatcher) -> None:
