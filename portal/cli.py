@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -137,6 +138,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     if no_serve:
         return
     worker_process = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker"])
+    # Stopped by SIGTERM as by Ctrl-C: leave through `finally`, taking the worker along.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         from portal.app import create_app
 
