@@ -3,7 +3,10 @@
 Writers only insert unchained events (triggers), so a tenant's writers never wait on
 one another; the sealer chains them shortly after commit, one sealer per tenant at a
 time (advisory lock), and signs a checkpoint of the new head (notes/postgres.md,
-design 3).
+design 3). Which events are ready needs no queue: each event carries its transaction's
+id, and every event of a transaction older than the oldest one still running (the
+snapshot's xmin) is final. A run seals the transaction-id range from the last
+checkpoint's horizon up to that xmin, in (transaction, event id) order.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from audit.chain import (
     TIME_FORMAT_PY,
     TIME_FORMAT_SQL,
     Link,
+    Problem,
     Report,
     SignedCheckpoint,
     checkpoint_message,
@@ -35,16 +39,20 @@ from audit.signing import key_id, load_public_key, public_pem
 
 EXPORT_FORMAT = "traceport-audit-export/1"
 _HEAD = sa.text("select seq, hash from audit.seal where tenant_id = :t order by seq desc limit 1")
-_TAKE = sa.text("select * from audit.take_pending(:t, :n)")
+_HORIZON = sa.text("select horizon from audit.checkpoint where tenant_id = :t order by seq desc limit 1")
+_XMIN = sa.text("select pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 _LOCK = sa.text("select pg_advisory_xact_lock(hashtextextended('traceport-audit-seal:' || :t, 0))")
-_EVENTS = sa.text(f"select e.id, {CANONICAL_SQL} from audit.event e where e.tenant_id = :t and e.id = any(:ids) order by e.id")
+_EVENTS = sa.text(
+    f"select e.xact, e.id, {CANONICAL_SQL} from audit.event e where e.tenant_id = :t and e.xact < :hi"
+    " and (e.xact, e.id) > (:after_xact, :after_id) order by e.xact, e.id limit :n"
+)
 _INSERT_SEALS = sa.text(
     "insert into audit.seal (tenant_id, seq, event_id, hash)"
     " select :t, s, e, h from unnest(cast(:seqs as bigint[]), cast(:ids as bigint[]), cast(:hashes as bytea[])) as u(s, e, h)"
 )
 _INSERT_CHECKPOINT = sa.text(
-    "insert into audit.checkpoint (tenant_id, seq, hash, signed_at, key_id, signature)"
-    " values (:t, :seq, :hash, :signed_at, :key_id, :signature)"
+    "insert into audit.checkpoint (tenant_id, seq, hash, signed_at, key_id, horizon, signature)"
+    " values (:t, :seq, :hash, :signed_at, :key_id, :horizon, :signature)"
 )
 
 
@@ -54,28 +62,29 @@ class SealResult:
     head_seq: int
 
 
-def pending_tenants(connection) -> list[uuid.UUID]:
-    return [row[0] for row in connection.execute(sa.text("select * from audit.pending_tenants()"))]
+def tenants_to_seal(connection) -> list[uuid.UUID]:
+    return [row[0] for row in connection.execute(sa.text("select * from audit.tenants_to_seal()"))]
 
 
 def seal(uow, *, key: Ed25519PrivateKey, batch: int = 5000) -> SealResult:
-    """Chain this tenant's pending events and sign a checkpoint of the new head.
+    """Chain this tenant's final events and sign a checkpoint of the new head.
 
-    Runs in the caller's unit of work (tenant in context); the caller commits. Events
-    are chained in event-id order within a run; one whose transaction committed late
-    simply gets a later sequence number.
+    Runs in the caller's unit of work (tenant in context); the caller commits.
     """
     tenant = str(uow.tenant_id)
     uow.execute(_LOCK, {"t": tenant})
     head = uow.execute(_HEAD, {"t": tenant}).first()
     seq, prev = (head.seq, bytes(head.hash)) if head else (0, GENESIS)
+    # Events at or above the horizon are unsealed; below the snapshot's xmin they are final.
+    after_xact, after_id = (uow.scalar(_HORIZON, {"t": tenant}) or 0) - 1, 2**63 - 1
+    hi = uow.scalar(_XMIN)
     total = 0
     while True:
-        ids = [row[0] for row in uow.execute(_TAKE, {"t": tenant, "n": batch})]
-        if not ids:
+        rows = uow.execute(_EVENTS, {"t": tenant, "hi": hi, "after_xact": after_xact, "after_id": after_id, "n": batch}).all()
+        if not rows:
             break
         seqs, event_ids, hashes = [], [], []
-        for event_id, text in uow.execute(_EVENTS, {"t": tenant, "ids": ids}):
+        for _xact, event_id, text in rows:
             seq += 1
             prev = link(prev, seq, text)
             seqs.append(seq)
@@ -83,14 +92,15 @@ def seal(uow, *, key: Ed25519PrivateKey, batch: int = 5000) -> SealResult:
             hashes.append(prev)
         uow.execute(_INSERT_SEALS, {"t": tenant, "seqs": seqs, "ids": event_ids, "hashes": hashes})
         total += len(seqs)
-        if len(ids) < batch:
+        after_xact, after_id = rows[-1][0], rows[-1][1]
+        if len(rows) < batch:
             break
     if total:
-        sign_checkpoint(uow, key=key, seq=seq, hash_=prev)
+        sign_checkpoint(uow, key=key, seq=seq, hash_=prev, horizon=hi)
     return SealResult(sealed=total, head_seq=seq)
 
 
-def sign_checkpoint(uow, *, key: Ed25519PrivateKey, seq: int, hash_: bytes) -> None:
+def sign_checkpoint(uow, *, key: Ed25519PrivateKey, seq: int, hash_: bytes, horizon: int) -> None:
     signed_at = datetime.now(UTC).strftime(TIME_FORMAT_PY)
     message = checkpoint_message(str(uow.tenant_id), seq, hash_, signed_at)
     uow.execute(
@@ -101,6 +111,7 @@ def sign_checkpoint(uow, *, key: Ed25519PrivateKey, seq: int, hash_: bytes) -> N
             "hash": hash_,
             "signed_at": signed_at,
             "key_id": key_id(key.public_key()),
+            "horizon": horizon,
             "signature": key.sign(message),
         },
     )
@@ -144,7 +155,8 @@ def counts(uow) -> tuple[int, int]:
     row = uow.execute(
         sa.text(
             "select (select count(*) from audit.seal where tenant_id = :t),"
-            " (select count(*) from audit.pending where tenant_id = :t)"
+            " (select count(*) from audit.event where tenant_id = :t and xact >= coalesce("
+            "   (select horizon from audit.checkpoint where tenant_id = :t order by seq desc limit 1), 0))"
         ),
         {"t": uow.tenant_id},
     ).one()
@@ -159,15 +171,17 @@ def verify_database(uow, *, public_key: Ed25519PublicKey, progress: Callable[[in
         sa.text(
             "select min(e.id), count(*) from audit.event e where e.tenant_id = :t"
             " and not exists (select 1 from audit.seal s where s.tenant_id = e.tenant_id and s.event_id = e.id)"
-            " and not exists (select 1 from audit.pending p where p.tenant_id = e.tenant_id and p.event_id = e.id)"
+            " and e.xact < coalesce((select horizon from audit.checkpoint where tenant_id = :t order by seq desc limit 1), 0)"
         ),
         {"t": uow.tenant_id},
     ).one()
     if orphans[1]:
-        from audit.chain import Problem
-
         report.problems.append(
-            Problem(report.events + 1, "orphan", f"{orphans[1]} events (first id {orphans[0]}) are neither sealed nor pending")
+            Problem(
+                report.events + 1,
+                "orphan",
+                f"{orphans[1]} events (first id {orphans[0]}) are below the sealed horizon but not in the chain",
+            )
         )
     return report
 

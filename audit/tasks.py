@@ -1,4 +1,4 @@
-"""The sealer: chains pending audit events shortly after their commit."""
+"""The sealer: chains audit events shortly after their commit."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ blueprint.traceport_namespace = "audit"
 
 
 def seal_all(runtime, key=None) -> int:
-    """Seal every tenant with pending events; each tenant in its own transaction."""
+    """Seal every tenant with final, unsealed events; each tenant in its own transaction."""
     key = key or signing_key(runtime.settings.audit_signing_key, runtime.settings.data_dir)
     with runtime.engine.connect() as connection:
-        tenants = service.pending_tenants(connection)
+        tenants = service.tenants_to_seal(connection)
     total = 0
     for tenant in tenants:
         with runtime.uow(tenant_id=tenant, actor=Actor.system("audit-sealer")) as uow:

@@ -16,6 +16,7 @@ NIL_TENANT = "'00000000-0000-0000-0000-000000000000'::uuid"
 ACTOR = "coalesce(NULLIF(current_setting('app.actor', true), ''), 'db:' || session_user)"
 REASON = "NULLIF(current_setting('app.reason', true), '')"
 REQUEST = "NULLIF(current_setting('app.request_id', true), '')"
+XACT = "pg_current_xact_id()::text::bigint"
 
 
 def tenant_rls(table: str, *, supplier_column: str | None = None, supplier_sees_null: bool = False) -> None:
@@ -59,19 +60,16 @@ def audited(table: str, *, tenant_column: str = "tenant_id", redact: tuple[str, 
 def _whole_row_trigger(name: str, transition: str, action: str, column: str) -> str:
     """An insert or delete trigger: the whole row, redacted, as new or old values.
 
-    Ids are drawn before the insert rather than RETURNING them: RETURNING would need the
-    rows to pass the SELECT policy, which platform events (no tenant in context) do not.
+    No RETURNING: it would need the rows to pass the SELECT policy, which platform
+    events (no tenant in context) do not.
     """
     return f"""
 CREATE FUNCTION audit.{name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  WITH rows AS (
-    SELECT nextval('audit.event_id_seq') AS id, audit.event_tenant(j, TG_ARGV[0]) AS tenant_id, j
-    FROM (SELECT audit.redact(to_jsonb(r), TG_ARGV[1]) AS j FROM {transition} r) s),
-  ins AS (
-    INSERT INTO audit.event (tenant_id, id, actor_id, actor, action, table_name, row_id, {column}, reason, request_id)
-    SELECT tenant_id, id, {USER}, {ACTOR}, '{action}', TG_TABLE_NAME, j->>'id', j, {REASON}, {REQUEST} FROM rows)
-  INSERT INTO audit.pending (tenant_id, event_id) SELECT tenant_id, id FROM rows;
+  INSERT INTO audit.event (tenant_id, id, xact, actor_id, actor, action, table_name, row_id, {column}, reason, request_id)
+    SELECT audit.event_tenant(j, TG_ARGV[0]), nextval('audit.event_id_seq'), {XACT}, {USER}, {ACTOR}, '{action}',
+           TG_TABLE_NAME, j->>'id', j, {REASON}, {REQUEST}
+    FROM (SELECT audit.redact(to_jsonb(r), TG_ARGV[1]) AS j FROM {transition} r) s;
   RETURN NULL;
 END $$;
 """
@@ -113,16 +111,12 @@ BEGIN
              WHERE oj->k IS DISTINCT FROM nj->k AND k <> 'updated_at') AS old_values,
            (SELECT jsonb_object_agg(k, nj->k) FROM jsonb_object_keys(nj) k
              WHERE oj->k IS DISTINCT FROM nj->k AND k <> 'updated_at') AS new_values
-    FROM pairs),
-  rows AS (
-    SELECT nextval('audit.event_id_seq') AS id, audit.event_tenant(nj, TG_ARGV[0]) AS tenant_id, nj, old_values, new_values
-    FROM diffs WHERE new_values IS NOT NULL),
-  ins AS (
-    INSERT INTO audit.event
-      (tenant_id, id, actor_id, actor, action, table_name, row_id, old_values, new_values, reason, request_id)
-    SELECT tenant_id, id, {USER}, {ACTOR}, 'U', TG_TABLE_NAME, nj->>'id', old_values, new_values, {REASON}, {REQUEST}
-    FROM rows)
-  INSERT INTO audit.pending (tenant_id, event_id) SELECT tenant_id, id FROM rows;
+    FROM pairs)
+  INSERT INTO audit.event
+      (tenant_id, id, xact, actor_id, actor, action, table_name, row_id, old_values, new_values, reason, request_id)
+    SELECT audit.event_tenant(nj, TG_ARGV[0]), nextval('audit.event_id_seq'), {XACT}, {USER}, {ACTOR}, 'U',
+           TG_TABLE_NAME, nj->>'id', old_values, new_values, {REASON}, {REQUEST}
+    FROM diffs WHERE new_values IS NOT NULL;
   RETURN NULL;
 END $$;
 """

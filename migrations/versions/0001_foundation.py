@@ -33,7 +33,7 @@ TENANT_TABLES = {
     "counter": (None, False),
 }
 AUDITED = ["organisation", "site", "membership", "item", "purchase_order", "purchase_order_line"]
-AUDIT_TABLES = ["audit.event", "audit.pending", "audit.seal", "audit.checkpoint"]
+AUDIT_TABLES = ["audit.event", "audit.seal", "audit.checkpoint"]
 
 
 def upgrade() -> None:
@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('hash', sa.LargeBinary(), nullable=False),
     sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('key_id', sa.String(length=64), nullable=False),
+    sa.Column('horizon', sa.BigInteger(), nullable=False),
     sa.Column('signature', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('tenant_id', 'seq', name=op.f('pk_checkpoint')),
     schema='audit'
@@ -55,6 +56,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.UUID(), nullable=False),
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('occurred_at', sa.DateTime(timezone=True), server_default=sa.text('clock_timestamp()'), nullable=False),
+    sa.Column('xact', sa.BigInteger(), nullable=False),
     sa.Column('actor_id', sa.UUID(), nullable=True),
     sa.Column('actor', sa.Text(), nullable=False),
     sa.Column('action', sa.String(length=1), nullable=False),
@@ -67,12 +69,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_event')),
     schema='audit'
     )
-    op.create_table('pending',
-    sa.Column('tenant_id', sa.UUID(), nullable=False),
-    sa.Column('event_id', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('tenant_id', 'event_id', name=op.f('pk_pending')),
-    schema='audit'
-    )
+    op.create_index('ix_event_xact', 'event', ['tenant_id', 'xact', 'id'], unique=False, schema='audit')
     op.create_table('seal',
     sa.Column('tenant_id', sa.UUID(), nullable=False),
     sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -279,8 +276,8 @@ def _audit(app_role: str) -> None:
             f"CREATE POLICY tenant_write ON {table} FOR INSERT WITH CHECK (tenant_id = {TENANT}"
             f" OR ({TENANT} IS NULL AND tenant_id = {NIL_TENANT}))"
         )
-        # The owner's security-definer functions below list and take pending work
-        # across tenants; the application role has no such policy.
+        # The owner's security-definer function below finds the tenants with events to
+        # seal across tenants; the application role has no such policy.
         op.execute(f"CREATE POLICY owner_sweep ON {table} TO CURRENT_USER USING (true) WITH CHECK (true)")
     for table in ("audit.event", "audit.seal", "audit.checkpoint"):
         op.execute(
@@ -288,22 +285,19 @@ def _audit(app_role: str) -> None:
             " FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse()"
         )
     op.execute(f"""
-CREATE FUNCTION audit.pending_tenants() RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$ SELECT DISTINCT tenant_id FROM audit.pending $$;
-
--- Take up to n pending events of the tenant in context, in event order. Only the
--- tenant's own context may take its events; concurrent sealers skip locked rows.
-CREATE FUNCTION audit.take_pending(tenant uuid, n int) RETURNS SETOF bigint LANGUAGE plpgsql SECURITY DEFINER
+-- Tenants (and the platform chain) with committed events not yet sealed: events of a
+-- transaction below the oldest one still running are final; the latest checkpoint's
+-- horizon says where the tenant's sealing stopped. One index probe per tenant.
+CREATE FUNCTION audit.tenants_to_seal() RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-  IF tenant IS DISTINCT FROM {TENANT} THEN
-    RAISE EXCEPTION 'audit.take_pending: tenant % is not the tenant in context', tenant;
-  END IF;
-  RETURN QUERY DELETE FROM audit.pending p WHERE p.tenant_id = tenant AND p.event_id IN (
-      SELECT q.event_id FROM audit.pending q WHERE q.tenant_id = tenant
-      ORDER BY q.event_id LIMIT n FOR UPDATE SKIP LOCKED)
-    RETURNING p.event_id;
-END $$;
+  SELECT t.id FROM (SELECT id FROM public.tenant UNION ALL SELECT {NIL_TENANT}) t
+  WHERE EXISTS (
+    SELECT 1 FROM audit.event e
+    WHERE e.tenant_id = t.id
+      AND e.xact >= coalesce((SELECT c.horizon FROM audit.checkpoint c WHERE c.tenant_id = t.id
+                              ORDER BY c.seq DESC LIMIT 1), 0)
+      AND e.xact < pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+$$;
 
 CREATE FUNCTION app.outbox_tenants() RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
@@ -318,7 +312,7 @@ SET search_path = pg_catalog, pg_temp AS $$ SELECT id FROM public.tenant WHERE s
     op.execute("CREATE POLICY owner_sweep ON outbox_message FOR SELECT TO CURRENT_USER USING (true)")
     op.execute("CREATE POLICY owner_lookup ON tenant FOR SELECT TO CURRENT_USER USING (true)")
     op.execute(
-        "REVOKE ALL ON FUNCTION audit.pending_tenants(), audit.take_pending(uuid, int), app.outbox_tenants(),"
+        "REVOKE ALL ON FUNCTION audit.tenants_to_seal(), app.outbox_tenants(),"
         " app.tenant_id_by_slug(text) FROM PUBLIC"
     )
 
@@ -363,7 +357,7 @@ def downgrade() -> None:
     op.drop_table('idempotency_key')
     op.drop_table('counter')
     op.drop_table('seal', schema='audit')
-    op.drop_table('pending', schema='audit')
+    op.drop_index('ix_event_xact', table_name='event', schema='audit')
     op.drop_table('event', schema='audit')
     op.drop_table('checkpoint', schema='audit')
     op.execute("DROP SCHEMA app CASCADE")

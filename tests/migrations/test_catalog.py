@@ -77,7 +77,7 @@ def test_application_role_cannot_change_audit_tables(admin, privilege):
             "select oid::regclass::text from pg_class where relnamespace = 'audit'::regnamespace and relkind = 'r'"
         )
     ]
-    assert {"audit.event", "audit.seal", "audit.checkpoint", "audit.pending"} <= set(tables)
+    assert {"audit.event", "audit.seal", "audit.checkpoint"} <= set(tables)
     for table in tables:
         allowed = admin.execute("select has_table_privilege(%s, %s, %s)", (APP_ROLE, table, privilege)).fetchone()[0]
         assert not allowed, f"{APP_ROLE} has {privilege} on {table}"
