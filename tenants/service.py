@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -182,6 +183,7 @@ class MemberView:
     organisation_name: str
     organisation_name_zh: str | None
     is_supplier: bool
+    last_login_at: datetime | None = None
 
 
 def list_members(uow, actor: Actor) -> list[MemberView]:
@@ -210,6 +212,7 @@ def list_members(uow, actor: Actor) -> list[MemberView]:
             organisation_name=o.name,
             organisation_name_zh=o.name_zh,
             is_supplier=o.kind == OrganisationKind.SUPPLIER,
+            last_login_at=u.last_login_at,
         )
         for m, u, o in rows
     ]

@@ -8,7 +8,7 @@ Messages are catalog keys; they are translated where they are shown.
 from __future__ import annotations
 
 from flask import Flask, request, session
-from flask_babel import Babel, format_currency, format_date, format_decimal, get_locale, gettext
+from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from erp.purchasing.service import STATUS_LABELS
@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
         status_label=status_label,
         role_label=role_label,
     )
-    app.jinja_env.filters.update(money=money, day=day, number=format_decimal)
+    app.jinja_env.filters.update(money=money, day=day, moment=moment, number=format_decimal)
 
 
 def _identity():
@@ -94,6 +94,11 @@ def role_label(role: str | None) -> str:
 
 def money(amount, currency: str) -> str:
     return format_currency(amount, currency)
+
+
+def moment(value) -> str:
+    """A date and time, in the locale's medium form and Babel's time zone."""
+    return format_datetime(value, "medium")
 
 
 def day(value) -> str:

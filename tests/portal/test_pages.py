@@ -100,3 +100,26 @@ def test_administration_is_forbidden_to_others(client, world, who):
     login(client, world.users[who])
     assert client.get("/admin/").status_code == 403
     assert 'href="/admin/"' not in text_of(client.get("/", follow_redirects=True))
+
+
+def test_access_review_csv_lists_every_member_with_role_and_last_sign_in(client, world, other_world):
+    import csv
+    import io
+
+    login(client, world.users["tenant_admin"])
+    response = client.get("/admin/members.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["Name", "Email", "Role", "Organisation", "Status", "Last sign-in (UTC)"]
+    by_email = {row[1]: row for row in rows[1:]}
+    assert set(by_email) == {user.email for user in world.users.values()}  # no other tenant's people
+    admin = by_email[world.users["tenant_admin"].email]
+    assert admin[2] == "Tenant administrator" and admin[4] == "Active" and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d", admin[5])
+    assert other_world.users["buyer"].email not in by_email
+
+
+@pytest.mark.parametrize("who", ["buyer", "supplier1"])
+def test_access_review_csv_is_forbidden_to_others(client, world, who):
+    login(client, world.users[who])
+    assert client.get("/admin/members.csv").status_code == 403
