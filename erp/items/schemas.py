@@ -25,6 +25,8 @@ class ItemCreate(BaseModel):
 
 
 class ItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built straight from the Item row
+
     id: uuid.UUID
     part_number: str
     name: str
@@ -33,16 +35,3 @@ class ItemOut(BaseModel):
     uom: str
     gtin: str | None
     created_at: datetime
-
-    @classmethod
-    def of(cls, item) -> ItemOut:
-        return cls(
-            id=item.id,
-            part_number=item.part_number,
-            name=item.name,
-            name_zh=item.name_zh,
-            category=item.category,
-            uom=item.uom,
-            gtin=item.gtin,
-            created_at=item.created_at,
-        )

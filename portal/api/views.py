@@ -76,7 +76,7 @@ def create_item():
     def create() -> tuple[int, dict]:
         data = json_body(ItemCreate)
         item = items.create_item(request_uow(), identity.actor, **data.model_dump())
-        return 201, ItemOut.of(item).model_dump(mode="json")
+        return 201, ItemOut.model_validate(item).model_dump(mode="json")
 
     return idempotent(f"user:{identity.id}", create)
 
