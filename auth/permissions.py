@@ -25,23 +25,29 @@ PERMISSIONS: dict[str, str] = {
     "recall.run": N_("Run traces and recalls"),
     "audit.view": N_("View the audit trail"),
     "audit.export": N_("Export the audit trail"),
-    "users.manage": N_("Manage users and roles"),
+    "users.manage": N_("Invite and manage users"),
+    "suppliers.invite": N_("Invite supplier contacts"),
+    "roles.manage": N_("Edit roles and the tenant's sign-in rules"),
+    "sso.manage": N_("Configure single sign-on"),
+    "api_clients.manage": N_("Manage API clients"),
+    "security.view": N_("View security events"),
 }
+
+# Which side of the portal may hold a permission: a supplier role never gets buyer
+# powers (a supplier admin cannot grant them, and tenant-edited roles are checked).
+SUPPLIER_PERMISSIONS = frozenset({"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload", "users.manage"})
+BUYER_PERMISSIONS = frozenset(PERMISSIONS) - {"po.confirm", "asn.submit", "cert.upload"}
 
 _BUYER_READ = {"po.view", "asn.view", "items.view", "suppliers.view"}
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
-    "tenant_admin": frozenset(PERMISSIONS) - {"po.confirm", "asn.submit", "cert.upload"},
-    "buyer": frozenset(_BUYER_READ | {"po.manage", "items.manage", "suppliers.manage"}),
+    "tenant_admin": BUYER_PERMISSIONS,
+    "buyer": frozenset(_BUYER_READ | {"po.manage", "items.manage", "suppliers.manage", "suppliers.invite"}),
     "quality": frozenset(_BUYER_READ | {"cert.review", "recall.run", "audit.view", "audit.export"}),
     "warehouse": frozenset(_BUYER_READ | {"receipt.scan"}),
     "viewer": frozenset(_BUYER_READ),
-    "supplier_admin": frozenset({"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload", "users.manage"}),
-    "supplier_user": frozenset({"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload"}),
+    "supplier_admin": SUPPLIER_PERMISSIONS,
+    "supplier_user": SUPPLIER_PERMISSIONS - {"users.manage"},
 }
-
-
-def permissions_of(role: str | None) -> frozenset[str]:
-    return DEFAULT_ROLES.get(role or "", frozenset())
 
 
 def require(actor, permission: str) -> None:
@@ -50,4 +56,4 @@ def require(actor, permission: str) -> None:
         raise ValueError(f"unknown permission {permission!r}")
     if actor.kind == "system" or permission in actor.permissions:
         return
-    raise Forbidden()
+    raise Forbidden(permission=permission)  # named for the security event (portal.shell.security_log)

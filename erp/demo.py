@@ -7,9 +7,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
+
+from auth import clients as api_clients
 from auth import service as auth_service
+from auth.models import ApiClient
 from erp.items.models import Item
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from kernel.uow import Actor
 from tenants import service as tenants
 from tenants.errors import TenantNotFound
 
@@ -58,6 +63,28 @@ def seed(runtime) -> bool:
         _seed_demo2(uow, users)
         uow.commit()
     return True
+
+
+DEMO_API_CLIENT = "Demo ERP integration"
+DEMO_API_SCOPES = ["items.view", "po.view"]
+
+
+def api_client(runtime) -> tuple[str, str]:
+    """The demo tenant's machine client and a fresh secret: created the first time,
+    rotated on every later start (secrets are stored hashed, so the old one cannot be
+    shown again). Returns (client_id, secret)."""
+    with runtime.uow() as uow:
+        tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
+    with runtime.uow(tenant_id=tenant_id) as uow:
+        uow.reason = "demo start"
+        actor = Actor.system("demo")
+        client = uow.session.scalar(sa.select(ApiClient).where(ApiClient.name == DEMO_API_CLIENT, ApiClient.revoked_at.is_(None)))
+        if client is None:
+            client, secret = api_clients.create_client(uow, actor, name=DEMO_API_CLIENT, scopes=DEMO_API_SCOPES)
+        else:
+            client, secret = api_clients.rotate_secret(uow, actor, client_pk=client.id)
+        uow.commit()
+        return client.client_id, secret
 
 
 def _name(email: str) -> str:

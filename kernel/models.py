@@ -11,6 +11,10 @@ from sqlalchemy.dialects.postgresql import UUID
 
 from kernel.ids import new_id
 
+# The platform's own rows (its audit chain, mail with no tenant in context) carry the nil
+# UUID as their tenant; the policies admit it only when no tenant is in context.
+NIL_TENANT_ID = uuid.UUID(int=0)
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

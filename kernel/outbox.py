@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects.postgresql import JSONB
 
-from kernel.models import Base, TenantOwned
+from kernel.ids import new_id
+from kernel.models import NIL_TENANT_ID, Base, TenantOwned
 
 Handler = Callable[["object", dict], None]
 
@@ -31,11 +32,32 @@ class OutboxMessage(TenantOwned, Base):
 
 
 def emit(uow, topic: str, payload: dict) -> OutboxMessage:
-    """Queue a side effect in the caller's transaction."""
+    """Queue a side effect in the caller's transaction.
+
+    With no tenant in context (platform mail: a password reset before sign-in) the row
+    belongs to the nil tenant, NIL_TENANT_ID, whose delivery job runs with that id as
+    its tenant context."""
+    if uow.tenant_id is None:
+        return _emit_platform(uow, topic, payload)
     message = OutboxMessage(topic=topic, payload=payload, tenant_id=uow.tenant_id)
     uow.add(message)
     uow.flush()
     uow.outbox_written()
+    return message
+
+
+def _emit_platform(uow, topic: str, payload: dict) -> OutboxMessage:
+    """The nil tenant's row, written with a plain INSERT: the ORM's INSERT ... RETURNING
+    (for the server defaults) would need the row to pass the policy's USING clause too, and
+    platform mail is visible only in the nil tenant's context (its delivery job), not to
+    every transaction that has no tenant. Returns the message unattached to the session."""
+    message = OutboxMessage(id=new_id(), tenant_id=NIL_TENANT_ID, topic=topic, payload=payload, attempts=0)
+    uow.execute(sa.insert(OutboxMessage.__table__).values(id=message.id, tenant_id=NIL_TENANT_ID, topic=topic, payload=payload))
+    # UnitOfWork.outbox_written wakes only a tenant in context; a rollback drops this
+    # callback with the others.
+    wake = uow.on_outbox
+    if wake is not None:
+        uow.after_commit(lambda: wake(NIL_TENANT_ID))
     return message
 
 

@@ -43,6 +43,25 @@ class Settings(BaseSettings):
     default_locale: str = Field("en", alias="DEFAULT_LOCALE")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     session_idle_minutes: int = Field(30, alias="SESSION_IDLE_MINUTES")
+    # Identity and access (issue 4). A session ends after this long whatever the activity.
+    session_absolute_hours: int = Field(12, alias="SESSION_ABSOLUTE_HOURS")
+    # Comma-separated Fernet keys, newest first; unset: derived from SECRET_KEY.
+    encryption_keys: str | None = Field(None, alias="ENCRYPTION_KEYS")
+    password_min_length: int = Field(12, alias="PASSWORD_MIN_LENGTH")
+    invitation_days: int = Field(7, alias="INVITATION_DAYS")
+    password_reset_minutes: int = Field(60, alias="PASSWORD_RESET_MINUTES")
+    # Consecutive failures (password or second factor) before an account is locked, and for how long.
+    login_max_failures: int = Field(5, alias="LOGIN_MAX_FAILURES")
+    lockout_minutes: int = Field(15, alias="LOCKOUT_MINUTES")
+    # Per-address throttling of sign-in and token endpoints (Flask-Limiter syntax). The
+    # storage is per process by default; several processes share one with redis://...
+    login_rate_limit: str = Field("20/minute;200/hour", alias="LOGIN_RATE_LIMIT")
+    ratelimit_storage_uri: str = Field("memory://", alias="RATELIMIT_STORAGE_URI")
+    api_token_minutes: int = Field(60, alias="API_TOKEN_MINUTES")
+    # Security alerts by email to the tenant's administrators: failed sign-ins for one
+    # account within an hour, and rows in one export, above which an event is serious.
+    alert_failed_logins: int = Field(10, alias="ALERT_FAILED_LOGINS")
+    alert_export_rows: int = Field(5000, alias="ALERT_EXPORT_ROWS")
 
     @property
     def is_production(self) -> bool:
@@ -61,6 +80,10 @@ class Settings(BaseSettings):
             problems.append("SECRET_KEY is the development default or shorter than 32 characters")
         if not self.audit_signing_key:
             problems.append("AUDIT_SIGNING_KEY is not set")
+        if not self.encryption_keys:
+            # Derived from SECRET_KEY, stored secrets (TOTP keys, SSO client secrets) would
+            # be lost the day that key is rotated.
+            problems.append("ENCRYPTION_KEYS is not set")
         if self.database_url is None:
             problems.append("DATABASE_URL is not set (the embedded database is for development)")
         if problems:

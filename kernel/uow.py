@@ -40,6 +40,14 @@ class Actor:
         return self.supplier_id is not None
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, for security events (set by the web layer)."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
 _CONTEXT_SQL = sa.text(
     "select set_config('app.tenant_id', :tenant, true), set_config('app.supplier_id', :supplier, true),"
     " set_config('app.user_id', :user, true), set_config('app.actor', :actor, true),"
@@ -72,6 +80,7 @@ class UnitOfWork:
         self.actor = actor or Actor.system()
         self._reason = reason
         self.request_id = request_id
+        self.origin = Origin()
         self.session: orm.Session | None = None
         self._after_commit: list[Callable[[], None]] = []
 

@@ -9,8 +9,8 @@ from flask import Flask
 
 from kernel.runtime import Runtime
 from kernel.settings import Settings, load_settings
-from portal import admin, api, auth, home, jobs, purchasing, shell
-from portal.shell import health
+from portal import account, admin, api, auth, home, jobs, purchasing, shell
+from portal.shell import health, throttle
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -29,12 +29,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         shell.blueprint,
         health.blueprint,
         auth.blueprint,
+        account.blueprint,
         home.blueprint,
         purchasing.blueprint,
         admin.blueprint,
         api.blueprint,
     ):
         app.register_blueprint(blueprint)
+    # After the blueprints: the per-address limit wraps the views marked for it.
+    throttle.init_app(app, settings)
     return app
 
 
@@ -45,9 +48,10 @@ def _config(settings: Settings) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": settings.is_production,
-        # The cookie outlives the idle limit by nothing; the shell also checks the
-        # last-seen time it signs into the session, so a kept cookie is no use later.
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=settings.session_idle_minutes),
+        # The cookie lives as long as the absolute limit of a session; what decides is the
+        # server-side row it names (auth.sessions: revoked, idle, expired), checked on
+        # every request, so a kept or copied cookie is no use once the row has ended.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_absolute_hours),
         "SESSION_REFRESH_EACH_REQUEST": True,
         # The token lives as long as the session (which the idle timeout bounds); a fixed
         # hour would fail forms left open in a long working session.

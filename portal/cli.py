@@ -123,6 +123,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     from erp import demo as demo_data
     from kernel import migrate
 
+    mail_server = None
+    if not no_serve and not os.environ.get("SMTP_URL"):
+        # The worker (a child process) inherits SMTP_URL and delivers to the console.
+        mail_server, os.environ["SMTP_URL"] = _console_mail_server()
     runtime = _runtime()
     migrate.upgrade(runtime.urls)
     created = demo_data.seed(runtime)
@@ -134,6 +138,18 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"\nTraceport is at {url}\n\nDemo logins (password: {demo_data.DEMO_PASSWORD}):")
     for login in demo_data.LOGINS:
         click.echo(f"  {login.email:32} {login.role:16} tenants: {login.tenants}")
+    client_id, secret = demo_data.api_client(runtime)
+    click.echo(
+        f"\nAPI client of tenant demo (secret new at every start, shown once):\n"
+        f"  client_id={client_id}\n  client_secret={secret}\n"
+        f"  TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials {url}/api/v1/oauth/token"
+        f" | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/me'
+    )
+    if mail_server is not None:
+        click.echo(f"\nMail the portal sends is printed here (SMTP server at {runtime.settings.smtp_url}).")
+    elif not no_serve:
+        click.echo(f"\nMail goes to SMTP_URL={_hide(runtime.settings.smtp_url)}.")
     click.echo("")
     if no_serve:
         return
@@ -147,6 +163,51 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     finally:
         worker_process.terminate()
         worker_process.wait(10)
+        if mail_server is not None:
+            mail_server.stop()
+
+
+class _ConsoleMail:
+    """aiosmtpd handler for the demo: every message received, printed as a block."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        from email import message_from_bytes
+        from email import policy as email_policy
+
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=email_policy.default)
+        body = message.get_body(("plain",))
+        text = body.get_content().replace("\r\n", "\n").rstrip() if body is not None else "(no text part)"
+        rule = "=" * 78
+        click.echo(
+            f"\n{rule}\nMAIL  From:     {message['From']}\n      To:       {message['To'] or ', '.join(envelope.rcpt_tos)}"
+            f"\n      Subject:  {message['Subject']}\n      Language: {message['Content-Language'] or '-'}"
+            f"\n{'-' * 78}\n{text}\n{rule}\n"
+        )
+        return "250 Message accepted for delivery"
+
+
+def _console_mail_server(host: str = "127.0.0.1") -> tuple[object, str]:
+    """Start an in-process SMTP server (aiosmtpd) that prints what it receives; port
+    8025 (the SMTP_URL default) when free, another free port otherwise."""
+    import logging
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    def bind(port: int) -> int:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server will
+            s.bind((host, port))
+            return s.getsockname()[1]
+
+    try:
+        port = bind(8025)
+    except OSError:
+        port = bind(0)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter
+    controller = Controller(_ConsoleMail(), hostname=host, port=port)
+    controller.start()
+    return controller, f"smtp://{host}:{port}"
 
 
 # --- audit --------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import logging
 import threading
 
 from audit import tasks as audit_tasks
+from kernel import mail
 from kernel import tasks as kernel_tasks
 from kernel.jobs import make_job_app
 from kernel.outbox import Dispatcher
@@ -17,9 +18,12 @@ def blueprints():
     return [kernel_tasks.blueprint, audit_tasks.blueprint]
 
 
-def dispatcher() -> Dispatcher:
-    """Outbox topics and their handlers; domains register theirs here as they come."""
-    return Dispatcher()
+def dispatcher(settings, *, mail_templates: mail.MailTemplates | None = None) -> Dispatcher:
+    """Outbox topics and their handlers; domains register theirs here as they come.
+    mail_templates: where mail templates are found (default: the project's packages)."""
+    result = Dispatcher()
+    result.register(mail.TOPIC, mail.mail_handler(settings, templates=mail_templates))
+    return result
 
 
 _job_apps: dict[str, object] = {}
@@ -46,7 +50,7 @@ def run_worker(runtime, *, concurrency: int = 2) -> None:
     try:
         app.run_worker(
             concurrency=concurrency,
-            additional_context={"runtime": runtime, "dispatcher": dispatcher()},
+            additional_context={"runtime": runtime, "dispatcher": dispatcher(runtime.settings)},
             install_signal_handlers=True,
         )
     finally:

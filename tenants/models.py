@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -21,6 +22,9 @@ class Tenant(Timestamps, Base):
     name_zh: orm.Mapped[str | None] = orm.mapped_column(sa.String(200))
     default_locale: orm.Mapped[str] = orm.mapped_column(sa.String(10), server_default="en")
     is_active: orm.Mapped[bool] = orm.mapped_column(server_default=sa.true())
+    # Second factor required for: none, supplier users, or everyone in the tenant.
+    mfa_policy: orm.Mapped[str] = orm.mapped_column(sa.String(10), server_default="none")
+    __table_args__ = (sa.CheckConstraint("mfa_policy in ('none', 'suppliers', 'all')", name="mfa_policy"),)
 
 
 class OrganisationKind(enum.StrEnum):
@@ -68,6 +72,7 @@ class Membership(TenantOwned, Timestamps, Base):
         sa.UniqueConstraint("tenant_id", "user_id"),
         tenant_fk(["organisation_id"], "organisation"),
         sa.ForeignKeyConstraint(["user_id"], ["user_account.id"]),
+        tenant_fk(["role"], "role", ["key"]),
         sa.Index("ix_membership_user", "user_id"),
     )
 
@@ -77,6 +82,33 @@ class Membership(TenantOwned, Timestamps, Base):
     supplier_id: orm.Mapped[uuid.UUID | None]
     role: orm.Mapped[str] = orm.mapped_column(sa.String(40))
     is_active: orm.Mapped[bool] = orm.mapped_column(server_default=sa.true())
+
+
+class Invitation(TenantOwned, Timestamps, Base):
+    """An invitation to join the tenant (a supplier's contact, or a colleague).
+
+    The emailed link carries a random token; only its SHA-256 is stored. It is good
+    once, until it expires or is revoked."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        sa.UniqueConstraint("token_hash"),
+        tenant_fk(["organisation_id"], "organisation"),
+        tenant_fk(["role"], "role", ["key"]),
+    )
+
+    email: orm.Mapped[str] = orm.mapped_column(sa.String(254))
+    full_name: orm.Mapped[str | None] = orm.mapped_column(sa.String(200))
+    organisation_id: orm.Mapped[uuid.UUID]
+    supplier_id: orm.Mapped[uuid.UUID | None]
+    role: orm.Mapped[str] = orm.mapped_column(sa.String(40))
+    locale: orm.Mapped[str] = orm.mapped_column(sa.String(10))
+    token_hash: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+    invited_by: orm.Mapped[uuid.UUID | None]
+    expires_at: orm.Mapped[datetime]
+    accepted_at: orm.Mapped[datetime | None]
+    accepted_by: orm.Mapped[uuid.UUID | None]
+    revoked_at: orm.Mapped[datetime | None]
 
 
 class Counter(Base):

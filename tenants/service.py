@@ -8,14 +8,26 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from auth.models import User
-from auth.permissions import permissions_of, require
+from auth.errors import RoleNotFound
+from auth.models import Role, User
+from auth.permissions import require
+from auth.roles import get_role, list_roles, role_order, seed_default_roles
+from auth.security import record_security_event
 from kernel.errors import ValidationFailed
 from kernel.ids import new_id
 from kernel.uow import Actor
-from tenants.errors import SlugTaken, TenantNotFound
+from tenants.errors import (
+    BuyerRoleForSupplier,
+    MemberOutranks,
+    MembershipNotFound,
+    MembershipRevoked,
+    OwnMembership,
+    RoleDoesNotFit,
+    RoleNotGrantable,
+    SlugTaken,
+    TenantNotFound,
+)
 from tenants.models import Membership, Organisation, OrganisationKind, Site, Tenant
-from tenants.roles import ROLES, is_supplier_role
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,12 @@ class MembershipView:
     organisation_id: uuid.UUID
     supplier_id: uuid.UUID | None
     role: str
+    permissions: frozenset[str] = frozenset()
+    # The tenant's second-factor rule (tenants.security.MFA_POLICIES).
+    mfa_policy: str = "none"
+    # The role's own names (a tenant's own role has no catalog entry; see role_label).
+    role_name: str | None = None
+    role_name_zh: str | None = None
 
     @property
     def is_supplier(self) -> bool:
@@ -46,6 +64,7 @@ def create_tenant(uow, *, slug: str, name: str, name_zh: str | None = None, defa
         raise SlugTaken(slug=slug) from exc
     uow.add(Organisation(tenant_id=tenant.id, code=slug.upper(), kind=OrganisationKind.TENANT, name=name, name_zh=name_zh))
     uow.flush()
+    seed_default_roles(uow)
     return tenant
 
 
@@ -103,10 +122,11 @@ def create_site(
 
 
 def add_membership(uow, *, user: User, role: str, organisation: Organisation | None = None) -> Membership:
-    if role not in ROLES:
+    found = get_role(uow, key=role)
+    if found is None:
         raise ValidationFailed(errors={"role": "unknown role"})
     organisation = organisation or own_organisation(uow)
-    if is_supplier_role(role) != (organisation.kind == OrganisationKind.SUPPLIER):
+    if (found.side == "supplier") != (organisation.kind == OrganisationKind.SUPPLIER):
         raise ValidationFailed(errors={"role": "role does not fit the organisation"})
     membership = Membership(
         tenant_id=uow.tenant_id, user_id=user.id, organisation_id=organisation.id, supplier_id=organisation.supplier_id, role=role
@@ -120,12 +140,29 @@ def memberships_of(uow, *, user_id: uuid.UUID) -> list[MembershipView]:
     """The active memberships of a user across tenants (the membership and tenant
     policies let a user see their own, whatever tenant is in context)."""
     rows = uow.execute(
-        sa.select(Membership, Tenant)
+        sa.select(Membership, Tenant, Role.permissions, Role.name, Role.name_zh)
         .join(Tenant, Tenant.id == Membership.tenant_id)
+        .join(Role, sa.and_(Role.tenant_id == Membership.tenant_id, Role.key == Membership.role))
         .where(Membership.user_id == user_id, Membership.is_active, Tenant.is_active)
         .order_by(Tenant.name)
     ).all()
-    return [MembershipView(m.id, t.id, t.slug, t.name, t.name_zh, m.organisation_id, m.supplier_id, m.role) for m, t in rows]
+    return [
+        MembershipView(
+            m.id,
+            t.id,
+            t.slug,
+            t.name,
+            t.name_zh,
+            m.organisation_id,
+            m.supplier_id,
+            m.role,
+            frozenset(perms),
+            t.mfa_policy,
+            role_name=name,
+            role_name_zh=name_zh,
+        )
+        for m, t, perms, name, name_zh in rows
+    ]
 
 
 def actor_for(user: User, membership: MembershipView | None) -> Actor:
@@ -135,7 +172,7 @@ def actor_for(user: User, membership: MembershipView | None) -> Actor:
         role=membership.role if membership else None,
         supplier_id=membership.supplier_id if membership else None,
         membership_id=membership.membership_id if membership else None,
-        permissions=permissions_of(membership.role if membership else None),
+        permissions=membership.permissions if membership else frozenset(),
     )
 
 
@@ -184,6 +221,10 @@ class MemberView:
     organisation_name_zh: str | None
     is_supplier: bool
     last_login_at: datetime | None = None
+    supplier_id: uuid.UUID | None = None
+    membership_active: bool = True
+    role_name: str | None = None
+    role_name_zh: str | None = None
 
 
 def list_members(uow, actor: Actor) -> list[MemberView]:
@@ -193,12 +234,13 @@ def list_members(uow, actor: Actor) -> list[MemberView]:
     # (to pick one at sign-in); the join on the organisation, visible only in the tenant
     # in context, leaves those out.
     rows = uow.execute(
-        sa.select(Membership, User, Organisation)
+        sa.select(Membership, User, Organisation, Role.name, Role.name_zh)
         .join(User, User.id == Membership.user_id)
         .join(
             Organisation,
             sa.and_(Organisation.tenant_id == Membership.tenant_id, Organisation.id == Membership.organisation_id),
         )
+        .join(Role, sa.and_(Role.tenant_id == Membership.tenant_id, Role.key == Membership.role))
         .order_by(Organisation.kind.desc(), Organisation.name, User.full_name)
     ).all()
     return [
@@ -213,6 +255,182 @@ def list_members(uow, actor: Actor) -> list[MemberView]:
             organisation_name_zh=o.name_zh,
             is_supplier=o.kind == OrganisationKind.SUPPLIER,
             last_login_at=u.last_login_at,
+            supplier_id=m.supplier_id,
+            membership_active=m.is_active,
+            role_name=role_name,
+            role_name_zh=role_name_zh,
         )
-        for m, u, o in rows
+        for m, u, o, role_name, role_name_zh in rows
     ]
+
+
+# --- administering memberships -------------------------------------------------------------
+#
+# Who may change whose access: users.manage, in the tenant in context; a supplier
+# administrator only within their own company (row-level security hides the others' rows
+# too) and only to supplier roles; nobody their own membership (no lockout, no
+# self-promotion); and nobody beyond their own powers - a role may be given, and a member
+# changed, only if the role holds no permission the administrator lacks.
+
+
+def grantable(actor: Actor, role: Role | None) -> bool:
+    """Whether the actor may give this role, or change a member who holds it: a supplier
+    administrator only supplier roles within their own permissions; the tenant's side any
+    supplier role (the tenant decides what its suppliers may do) and buyer roles within
+    their own permissions."""
+    if actor.kind == "system":
+        return True
+    if role is None:
+        return False
+    if actor.supplier_id is not None and role.side != "supplier":
+        return False
+    if actor.supplier_id is None and role.side == "supplier":
+        return True
+    return set(role.permissions) <= actor.permissions
+
+
+def assignable_roles(uow, actor: Actor) -> list[Role]:
+    """The roles the actor may give, for the members page's choices (in the matrix's order)."""
+    require(actor, "users.manage")
+    return sorted((role for role in list_roles(uow) if grantable(actor, role)), key=role_order)
+
+
+def get_member(uow, actor: Actor, *, membership_id: uuid.UUID) -> MemberView:
+    """One member of the tenant in context, as on the members page."""
+    require(actor, "users.manage")
+    membership = _visible_membership(uow, actor, membership_id)
+    user = uow.session.get(User, membership.user_id)
+    org = uow.session.scalar(sa.select(Organisation).where(Organisation.id == membership.organisation_id))
+    return MemberView(
+        membership_id=membership.id,
+        user_id=user.id,
+        full_name=user.full_name,
+        email=user.email,
+        role=membership.role,
+        is_active=membership.is_active and user.is_active,
+        organisation_name=org.name,
+        organisation_name_zh=org.name_zh,
+        is_supplier=org.kind == OrganisationKind.SUPPLIER,
+        last_login_at=user.last_login_at,
+        supplier_id=membership.supplier_id,
+        membership_active=membership.is_active,
+    )
+
+
+def change_member_role(uow, actor: Actor, *, membership_id: uuid.UUID, role: str) -> Membership:
+    """Give a member another role; it applies from their next request."""
+    require(actor, "users.manage")
+    membership = _managed_membership(uow, actor, membership_id)
+    if not membership.is_active:
+        raise MembershipRevoked()
+    found = get_role(uow, key=role)
+    if found is None:
+        raise RoleNotFound()
+    if not grantable(actor, found):
+        supplier_grants_buyer = actor.supplier_id is not None and found.side != "supplier"
+        record_security_event(
+            uow,
+            kind="privilege_escalation_denied",
+            severity="critical",  # the page never offers it: a tampered form, mailed to the administrators
+            user_id=actor.user_id,
+            email=_actor_email(actor),
+            detail={
+                "membership_id": str(membership.id),
+                "member_user_id": str(membership.user_id),
+                "role": role,
+                "role_side": found.side,
+                "reason": "buyer role by a supplier administrator" if supplier_grants_buyer else "role beyond own permissions",
+            },
+        )
+        raise (BuyerRoleForSupplier if supplier_grants_buyer else RoleNotGrantable)(role=role)
+    if (found.side == "supplier") != (membership.supplier_id is not None):
+        raise RoleDoesNotFit(role=role, errors={"role": RoleDoesNotFit.message})
+    if membership.role != role:
+        before = membership.role
+        membership.role = role
+        uow.flush()
+        record_security_event(
+            uow,
+            kind="role_changed",
+            severity="warning" if set(found.permissions) - _role_permissions(uow, before) else "info",
+            user_id=actor.user_id,
+            email=_actor_email(actor),
+            detail={
+                "membership_id": str(membership.id),
+                "member_user_id": str(membership.user_id),
+                "member_email": _user_email(uow, membership.user_id),
+                "from": before,
+                "to": role,
+            },
+        )
+    return membership
+
+
+def revoke_membership(uow, actor: Actor, *, membership_id: uuid.UUID) -> Membership:
+    """End a member's access to the tenant. The request loader re-reads memberships on
+    every request, so the member is signed out of this tenant at once."""
+    require(actor, "users.manage")
+    membership = _managed_membership(uow, actor, membership_id)
+    if membership.is_active:
+        membership.is_active = False
+        uow.flush()
+        record_security_event(
+            uow,
+            kind="membership_revoked",
+            severity="warning",
+            user_id=actor.user_id,
+            email=_actor_email(actor),
+            detail={
+                "membership_id": str(membership.id),
+                "member_user_id": str(membership.user_id),
+                "member_email": _user_email(uow, membership.user_id),
+                "role": membership.role,
+            },
+        )
+    return membership
+
+
+def _visible_membership(uow, actor: Actor, membership_id) -> Membership:
+    # The membership policy also shows a user their own memberships in other tenants:
+    # only the tenant in context counts. Supplier users see only their own company's rows
+    # (row-level security); the supplier test repeats that here.
+    membership = uow.session.scalar(
+        sa.select(Membership).where(Membership.tenant_id == uow.tenant_id, Membership.id == membership_id)
+    )
+    if membership is None or (actor.supplier_id is not None and membership.supplier_id != actor.supplier_id):
+        # Ids come from the members page: another tenant's or company's (or none) is a
+        # tampered request, and goes on record.
+        record_security_event(
+            uow,
+            kind="isolation_denied",
+            severity="warning",
+            user_id=actor.user_id,
+            email=_actor_email(actor),
+            detail={"membership_id": str(membership_id), "action": "membership"},
+        )
+        raise MembershipNotFound()
+    return membership
+
+
+def _managed_membership(uow, actor: Actor, membership_id) -> Membership:
+    """A membership the actor may change: visible, not their own, not above them."""
+    membership = _visible_membership(uow, actor, membership_id)
+    if actor.kind != "system" and (membership.id == actor.membership_id or membership.user_id == actor.user_id):
+        raise OwnMembership()
+    if not grantable(actor, get_role(uow, key=membership.role)):
+        raise MemberOutranks()
+    return membership
+
+
+def _role_permissions(uow, key: str) -> set[str]:
+    role = get_role(uow, key=key)
+    return set(role.permissions) if role else set()
+
+
+def _user_email(uow, user_id) -> str | None:
+    user = uow.session.get(User, user_id)
+    return user.email if user else None
+
+
+def _actor_email(actor: Actor) -> str | None:
+    return actor.name if actor.kind == "user" else None

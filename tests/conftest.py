@@ -11,10 +11,16 @@ Two tenants, each with two suppliers, are always present (`world`), so a leak fa
 from __future__ import annotations
 
 import os
+import socket
 import uuid
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import orm
@@ -34,11 +40,55 @@ def signing_key() -> Ed25519PrivateKey:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory, signing_key):
+def settings(tmp_path_factory, signing_key, smtp_server):
     pem = signing_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    return load_settings(TRACEPORT_ENV="test", AUDIT_SIGNING_KEY=pem, SECRET_KEY="test-secret-" + uuid.uuid4().hex)
+    return load_settings(
+        TRACEPORT_ENV="test", AUDIT_SIGNING_KEY=pem, SECRET_KEY="test-secret-" + uuid.uuid4().hex, SMTP_URL=smtp_server.url
+    )
+
+
+# --- mail: a real SMTP server (aiosmtpd) for the whole run ------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class SmtpServer:
+    url: str
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=email_policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on a free local port; settings.smtp_url points at it. What it
+    receives is parsed (email.message.EmailMessage) into `.messages`; read it through
+    `mailbox`."""
+    port = free_port()
+    server = SmtpServer(url=f"smtp://127.0.0.1:{port}")
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield server
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server) -> list[EmailMessage]:
+    """The messages the SMTP server receives during this test, oldest first."""
+    smtp_server.messages.clear()
+    return smtp_server.messages
+
+
+# -----------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ class PurchaseOrder(TenantOwned, Timestamps, Base):
         sa.UniqueConstraint("tenant_id", "number"),
         tenant_fk(["supplier_id"], "organisation"),
         sa.Index("ix_purchase_order_created", "tenant_id", "created_at", "id"),
+        # For app.purchase_order_exists (an id probed across tenants); ids are UUIDv7.
+        sa.Index("ix_purchase_order_id", "id", unique=True),
     )
 
     number: orm.Mapped[str] = orm.mapped_column(sa.String(30))

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from auth.permissions import require
 from erp.pagination import Page, check_limit, decode_cursor, encode_cursor
+from erp.purchasing.errors import PurchaseOrderNotFound
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from kernel.errors import N_
 from tenants import service as tenants
@@ -59,18 +60,8 @@ def list_purchase_orders(uow, *, after: str | None = None, limit: int = 50) -> P
     """Newest first, `limit` at a time; `after` is the previous page's next_cursor."""
     require(uow.actor, "po.view")
     check_limit(limit)
-    line = PurchaseOrderLine
-    totals = (
-        sa.select(
-            sa.func.count().label("line_count"),
-            sa.func.coalesce(sa.func.sum(line.quantity * line.unit_price), 0).label("total"),
-        )
-        .where(line.tenant_id == PurchaseOrder.tenant_id, line.purchase_order_id == PurchaseOrder.id)
-        .lateral("totals")
-    )
     stmt = (
-        sa.select(PurchaseOrder, totals.c.line_count, totals.c.total)
-        .join(totals, sa.true())
+        _with_totals()
         .order_by(PurchaseOrder.created_at.desc(), PurchaseOrder.id.desc())
         .limit(limit + 1)  # one more than shown tells whether a next page exists
     )
@@ -84,6 +75,37 @@ def list_purchase_orders(uow, *, after: str | None = None, limit: int = 50) -> P
     items = [_row(po, count, total, suppliers.get(po.supplier_id)) for po, count, total in rows]
     next_cursor = encode_cursor(rows[-1][0].created_at, rows[-1][0].id) if more else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+def get_purchase_order(uow, *, po_id: uuid.UUID) -> PurchaseOrderRow:
+    """One order, if the caller may see it (PurchaseOrderNotFound otherwise: an order of
+    another tenant or supplier is not there for them)."""
+    require(uow.actor, "po.view")
+    found = uow.execute(_with_totals().where(PurchaseOrder.id == po_id)).one_or_none()
+    if found is None:
+        raise PurchaseOrderNotFound()
+    po, count, total = found
+    return _row(po, count, total, tenants.organisations_by_id(uow, ids={po.supplier_id}).get(po.supplier_id))
+
+
+def purchase_order_exists_elsewhere(uow, *, po_id: uuid.UUID) -> bool:
+    """After get_purchase_order found nothing: whether the id is an order of another
+    tenant or supplier (so the caller can note the probe); never what it is."""
+    return bool(uow.scalar(sa.text("SELECT app.purchase_order_exists(:po)"), {"po": po_id}))
+
+
+def _with_totals():
+    """Orders with their line count and total (a lateral subquery per order)."""
+    line = PurchaseOrderLine
+    totals = (
+        sa.select(
+            sa.func.count().label("line_count"),
+            sa.func.coalesce(sa.func.sum(line.quantity * line.unit_price), 0).label("total"),
+        )
+        .where(line.tenant_id == PurchaseOrder.tenant_id, line.purchase_order_id == PurchaseOrder.id)
+        .lateral("totals")
+    )
+    return sa.select(PurchaseOrder, totals.c.line_count, totals.c.total).join(totals, sa.true())
 
 
 def _row(po: PurchaseOrder, line_count: int, total: Decimal, supplier) -> PurchaseOrderRow:

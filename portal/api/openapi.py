@@ -16,6 +16,7 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from auth.permissions import PERMISSIONS
 from portal.api.schemas import Problem
 
 REF = "#/components/schemas/{model}"
@@ -50,16 +51,21 @@ def operation(**kwargs):
 
 def document(app: Flask, *, prefix: str, title: str, version: str) -> dict:
     operations = []
+    needs: dict[str, list[str]] = {}
     for rule in app.url_map.iter_rules():
-        spec = getattr(app.view_functions.get(rule.endpoint), "openapi", None)
+        view = app.view_functions.get(rule.endpoint)
+        spec = getattr(view, "openapi", None)
         if spec is not None and rule.rule.startswith(prefix):
+            # The permissions the route declared (portal.shell.identity.permission_required):
+            # a client's token needs one of them among its scopes.
+            needs[rule.endpoint] = sorted(getattr(getattr(view, "requirement", None), "permissions", ()))
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 operations.append((rule, method, spec))
     refs, components = _schemas(operations)
     paths: dict[str, dict] = {}
     for rule, method, spec in operations:
         path = _ARGUMENT.sub(lambda m: "{" + m["name"] + "}", rule.rule)
-        paths.setdefault(path, {})[method.lower()] = _operation(rule, method, spec, refs)
+        paths.setdefault(path, {})[method.lower()] = _operation(rule, method, spec, refs, needs[rule.endpoint])
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
@@ -72,7 +78,25 @@ def document(app: Flask, *, prefix: str, title: str, version: str) -> dict:
                     "in": "cookie",
                     "name": app.config["SESSION_COOKIE_NAME"],
                     "description": "The session cookie of a signed-in user; writes also need the X-CSRFToken header.",
-                }
+                },
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": (
+                        "An API client's access token from POST /api/v1/oauth/token, as `Authorization: Bearer <token>`."
+                        " The token's scopes are permission names; a call needs the permission its route names."
+                    ),
+                },
+                "oauth2": {
+                    "type": "oauth2",
+                    "description": "How an API client gets its bearer token: client credentials; scopes are permissions.",
+                    "flows": {
+                        "clientCredentials": {
+                            "tokenUrl": f"{prefix}/oauth/token",
+                            "scopes": dict(PERMISSIONS),
+                        }
+                    },
+                },
             },
         },
     }
@@ -90,13 +114,15 @@ def _schemas(operations) -> tuple[dict, dict]:
     return refs, defs.get("$defs", {})
 
 
-def _operation(rule, method: str, spec: Operation, refs: dict) -> dict:
+def _operation(rule, method: str, spec: Operation, refs: dict, needs: list[str]) -> dict:
     op: dict = {"summary": spec.summary, "operationId": rule.endpoint.replace(".", "_"), "responses": {}}
     if spec.description:
         op["description"] = spec.description
     if spec.tags:
         op["tags"] = list(spec.tags)
-    op["security"] = [{"session": []}] if spec.signed_in else []
+    # Either the session, or a bearer token whose scopes hold one of the permissions named
+    # (OpenAPI 3.1 lets any scheme list the roles it needs).
+    op["security"] = [{"session": []}, {"bearerAuth": needs}] if spec.signed_in else []
     parameters = _path_parameters(rule) + _query_parameters(spec.query) + _header_parameters(method, spec)
     if parameters:
         op["parameters"] = parameters
@@ -156,9 +182,12 @@ def _header_parameters(method: str, spec: Operation) -> list[dict]:
             {
                 "name": "X-CSRFToken",
                 "in": "header",
-                "required": True,
+                "required": False,
                 "schema": {"type": "string"},
-                "description": "The CSRF token of the session (`csrf_token` in GET /api/v1/me).",
+                "description": (
+                    "With the session cookie, required: the CSRF token of the session (`csrf_token` in GET /api/v1/me)."
+                    " Not used with a bearer token."
+                ),
             }
         )
     return headers

@@ -45,14 +45,23 @@ class MembershipOut(BaseModel):
     supplier_id: uuid.UUID | None
 
 
+class ClientOut(BaseModel):
+    client_id: str = Field(examples=["tpc_3q2x7Yb1mW9kLpZr0uVt5A"])
+    name: str = Field(examples=["Plant MES"])
+    scopes: list[str] = Field(description="The permissions of the token in use")
+
+
 class MeOut(BaseModel):
-    user: UserOut
-    tenant: TenantOut | None = Field(description="The tenant chosen for this session")
+    """Who calls: a signed-in user (session cookie) or an API client (bearer token)."""
+
+    user: UserOut | None = Field(description="The signed-in user; null for an API client")
+    client: ClientOut | None = Field(None, description="The API client of the bearer token; null for a user")
+    tenant: TenantOut | None = Field(description="The tenant chosen for this session, or the API client's")
     role: str | None
-    supplier: OrganisationOut | None = Field(description="For supplier users: their company")
+    supplier: OrganisationOut | None = Field(description="For supplier users and clients acting for a supplier: the company")
     permissions: list[str]
     memberships: list[MembershipOut]
-    csrf_token: str = Field(description="Send as the X-CSRFToken header on writes")
+    csrf_token: str | None = Field(description="Send as the X-CSRFToken header on writes (sessions only; null for a client)")
 
 
 def tenant_of(membership) -> TenantOut:

@@ -1,5 +1,6 @@
-"""The JSON API, version 1. Session-authenticated for now (API clients with tokens
-come with the identity issue); errors are problem details (portal.shell.errors)."""
+"""The JSON API, version 1: for signed-in users (the session cookie, plus the CSRF header
+on writes) and for API clients (a bearer token from POST /api/v1/oauth/token,
+portal.shell.bearer); errors are problem details (portal.shell.errors)."""
 
 from __future__ import annotations
 
@@ -9,31 +10,34 @@ from flask_wtf.csrf import generate_csrf
 from erp.items import service as items
 from erp.items.schemas import ItemCreate, ItemOut
 from erp.purchasing import service as purchasing
+from erp.purchasing.errors import PurchaseOrderNotFound
 from erp.purchasing.schemas import PurchaseOrderOut, PurchaseOrderPage, PurchaseOrderQuery
+from portal.api import oauth
 from portal.api.idempotency import idempotent
 from portal.api.openapi import document, operation
 from portal.api.parsing import json_body, query
-from portal.api.schemas import MembershipOut, MeOut, OrganisationOut, UserOut, tenant_of
-from portal.shell import api_identity, request_uow
+from portal.api.schemas import ClientOut, MembershipOut, MeOut, OrganisationOut, TenantOut, UserOut, tenant_of
+from portal.shell import api_identity, permission_required, request_uow, security_log
 from tenants import service as tenants
 
 PREFIX = "/api/v1"
 blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
+blueprint.add_url_rule("/oauth/token", view_func=oauth.token, methods=["POST"])
+blueprint.record_once(lambda state: oauth.init_app(state.app))
 
 
 @blueprint.get("/me")
 @operation(
-    summary="The signed-in user, the current tenant and role, and all memberships",
+    summary="Who calls: the signed-in user, the current tenant and role, and all memberships; or the API client",
     tags=("session",),
     responses={200: MeOut, 401: None},
 )
 def me():
     identity = api_identity(tenant=False)
+    if getattr(identity, "is_client", False):
+        return _client_me(identity)
     membership = identity.membership
-    supplier = None
-    if membership is not None and membership.supplier_id is not None:
-        org = tenants.organisations_by_id(request_uow(), ids={membership.supplier_id})[membership.supplier_id]
-        supplier = OrganisationOut(id=org.id, name=org.name, name_zh=org.name_zh)
+    supplier = _supplier(membership.supplier_id) if membership is not None else None
     body = MeOut(
         user=UserOut(id=identity.id, email=identity.email, full_name=identity.full_name, locale=identity.locale),
         tenant=tenant_of(membership) if membership else None,
@@ -46,6 +50,28 @@ def me():
     return jsonify(body.model_dump(mode="json"))
 
 
+def _client_me(identity):
+    call = identity.call
+    body = MeOut(
+        user=None,
+        client=ClientOut(client_id=call.client_id, name=call.client_name, scopes=sorted(call.scopes)),
+        tenant=TenantOut(id=call.tenant_id, slug=call.tenant_slug, name=call.tenant_name, name_zh=call.tenant_name_zh),
+        role=None,
+        supplier=_supplier(call.supplier_id),
+        permissions=sorted(identity.actor.permissions),
+        memberships=[],
+        csrf_token=None,
+    )
+    return jsonify(body.model_dump(mode="json"))
+
+
+def _supplier(supplier_id) -> OrganisationOut | None:
+    if supplier_id is None:
+        return None
+    org = tenants.organisations_by_id(request_uow(), ids={supplier_id})[supplier_id]
+    return OrganisationOut(id=org.id, name=org.name, name_zh=org.name_zh)
+
+
 @blueprint.get("/purchase-orders")
 @operation(
     summary="Purchase orders, newest first, a page at a time",
@@ -54,12 +80,33 @@ def me():
     description="Supplier users see only their own company's orders.",
     responses={200: PurchaseOrderPage, 401: None, 403: None, 422: None},
 )
+@permission_required("po.view")
 def purchase_orders():
     api_identity()
     params = query(PurchaseOrderQuery)
     page = purchasing.list_purchase_orders(request_uow(), after=params.cursor, limit=params.limit)
     body = PurchaseOrderPage(items=[PurchaseOrderOut.of(row) for row in page.items], next_cursor=page.next_cursor)
     return jsonify(body.model_dump(mode="json"))
+
+
+@blueprint.get("/purchase-orders/<uuid:po_id>")
+@operation(
+    summary="One purchase order",
+    tags=("purchasing",),
+    description="An order of another tenant, or of another supplier for a supplier, is not found.",
+    responses={200: PurchaseOrderOut, 401: None, 403: None, 404: None},
+)
+@permission_required("po.view")
+def purchase_order(po_id):
+    api_identity()
+    uow = request_uow()
+    try:
+        row = purchasing.get_purchase_order(uow, po_id=po_id)
+    except PurchaseOrderNotFound:
+        if purchasing.purchase_order_exists_elsewhere(uow, po_id=po_id):
+            security_log.foreign_record(field="po_id", value=str(po_id))
+        raise
+    return jsonify(PurchaseOrderOut.of(row).model_dump(mode="json"))
 
 
 @blueprint.post("/items")
@@ -70,6 +117,7 @@ def purchase_orders():
     idempotent=True,
     responses={201: ItemOut, 401: None, 403: None, 409: None, 422: None},
 )
+@permission_required("items.manage")
 def create_item():
     identity = api_identity()
 
@@ -78,7 +126,9 @@ def create_item():
         item = items.create_item(request_uow(), identity.actor, **data.model_dump())
         return 201, ItemOut.model_validate(item).model_dump(mode="json")
 
-    return idempotent(f"user:{identity.id}", create)
+    # Keys are the caller's own: a user's, or an API client's.
+    principal = identity.principal if getattr(identity, "is_client", False) else f"user:{identity.id}"
+    return idempotent(principal, create)
 
 
 @blueprint.get("/openapi.json")

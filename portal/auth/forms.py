@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -20,4 +20,17 @@ class LoginForm(FlaskForm):
             Length(max=1024, message=lazy_gettext("This is too long.")),
         ],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+class SecondFactorForm(FlaskForm):
+    """The second step of signing in: a six-digit code or a recovery code (the template
+    sets the keyboard and autofill hints for the one asked for)."""
+
+    code = StringField(
+        lazy_gettext("Code"),
+        validators=[
+            DataRequired(message=lazy_gettext("Enter the code.")),
+            Length(max=40, message=lazy_gettext("This is too long.")),
+        ],
     )

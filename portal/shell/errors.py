@@ -14,7 +14,8 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from kernel.errors import N_, DomainError
+from kernel.errors import N_, DomainError, Forbidden
+from portal.shell import security_log
 from portal.shell.i18n import error_text, field_errors
 from portal.shell.lifecycle import discard_uow, request_id
 
@@ -30,6 +31,7 @@ HTTP_TEXTS = {
     409: (N_("Conflict"), N_("This conflicts with the current state.")),
     413: (N_("Too large"), N_("What you sent is too large.")),
     422: (N_("Not valid"), N_("Some fields are not valid.")),
+    429: (N_("Too many attempts"), N_("Too many attempts from your address. Wait a moment, then try again.")),
     500: (N_("Something went wrong"), N_("Something went wrong on our side. It has been logged; please try again later.")),
 }
 GENERIC = (N_("Error"), N_("The request could not be processed."))
@@ -77,6 +79,8 @@ def error_page(status: int, message: str, *, errors: dict[str, str] | None = Non
 
 
 def _domain_error(error: DomainError):
+    if isinstance(error, Forbidden):
+        security_log.permission_denied(permission=error.params.get("permission"))
     errors = field_errors(error)
     if wants_problem():
         extra = {"errors": errors} if errors else {}
@@ -89,6 +93,7 @@ def _domain_error(error: DomainError):
 
 
 def _csrf_error(error: CSRFError):
+    security_log.csrf_refused(error.description)
     if wants_problem():
         return problem(400, code="csrf-failed", detail=gettext(CSRF_TEXT))
     return error_page(400, gettext(CSRF_TEXT))
@@ -98,6 +103,8 @@ def _http_error(error: HTTPException):
     status = error.code or 500
     if status >= 500:
         discard_uow()  # Flask has logged the exception already (app.log_exception)
+    elif status == 403:
+        security_log.permission_denied()
     explanation = HTTP_TEXTS.get(status, GENERIC)[1]
     if wants_problem():
         response = problem(status, code=None, detail=gettext(API_TEXTS.get(status, explanation)))

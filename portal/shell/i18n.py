@@ -11,9 +11,9 @@ from flask import Flask, request, session
 from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
+from auth.roles import ROLE_LABELS
 from erp.purchasing.service import STATUS_LABELS
 from portal.shell.lifecycle import uow_broken
-from tenants.roles import ROLE_LABELS
 
 LOCALES = {"en": "English", "zh_Hans_CN": "中文（简体）"}
 HTML_LANG = {"en": "en", "zh_Hans_CN": "zh-Hans-CN"}
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
         localized=localized,
         status_label=status_label,
         role_label=role_label,
+        role_name=role_name,
     )
     app.jinja_env.filters.update(money=money, day=day, moment=moment, number=format_decimal)
 
@@ -88,8 +89,20 @@ def status_label(status: str) -> str:
     return gettext(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
-def role_label(role: str | None) -> str:
-    return gettext(ROLE_LABELS[role]) if role in ROLE_LABELS else (role or "")
+def role_label(role: str | None, name: str | None = None, name_zh: str | None = None) -> str:
+    """A role's name by its key: the catalog's for a built-in role, else the tenant's own
+    names when given (a tenant's role), else the key."""
+    if role in ROLE_LABELS:
+        return gettext(ROLE_LABELS[role])
+    return localized(name, name_zh) or (role or "")
+
+
+def role_name(role) -> str:
+    """A role's name in the page's language: the catalog's for a built-in role, the
+    tenant's own (English or Chinese) for the others."""
+    if role.is_builtin and role.key in ROLE_LABELS:
+        return gettext(ROLE_LABELS[role.key])
+    return localized(role.name, role.name_zh) or role.key
 
 
 def money(amount, currency: str) -> str:

@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_login import current_user
 
 from kernel.runtime import Runtime
-from kernel.uow import UnitOfWork
+from kernel.uow import Origin, UnitOfWork
 
 log = logging.getLogger("portal.request")
 
@@ -42,6 +42,7 @@ def open_uow() -> UnitOfWork:
     uow = g.get("_uow")
     if uow is None:
         uow = runtime().uow(request_id=request_id())
+        uow.origin = Origin(ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:300] or None)
         uow.__enter__()
         g._uow = uow
     return uow
@@ -64,6 +65,42 @@ def discard_uow() -> None:
         uow.rollback()
 
 
+def keep_changes() -> None:
+    """Commit this request's changes although the response will be an error: a refused
+    sign-in must still count the failure and leave its security event. Only for views
+    whose transaction holds nothing but that record."""
+    g._uow_keep = True
+
+
+def record_refusal(**event) -> None:
+    """Roll back whatever this request changed, then record a security event in a fresh
+    transaction of the same unit of work and commit it (access refused by a permission
+    or by isolation, a bad CSRF token): the refusal changes nothing but the log.
+    Arguments as auth.security.record_security_event."""
+    from auth.security import record_security_event
+
+    uow = g.get("_uow")
+    if uow is None or uow_broken() or g.get("_uow_done"):
+        uow = open_uow() if not g.get("_uow_done") and not uow_broken() else None
+    if uow is None:
+        return
+    uow.rollback()
+    try:
+        record_security_event(uow, **event)
+        uow.commit()
+    except Exception:
+        log.exception("could not record security event %s", event.get("kind"))
+        uow.rollback()
+    g._uow_done = True
+    g._refusal_recorded = True  # the error handlers add no second event for this request
+
+
+def refusal_recorded() -> bool:
+    """Whether this request has recorded its refusal already: with record_refusal, or
+    with its own event kept by keep_changes."""
+    return bool(g.get("_refusal_recorded") or g.get("_uow_keep"))
+
+
 def uow_broken() -> bool:
     return bool(g.get("_uow_broken"))
 
@@ -83,7 +120,7 @@ def _finish(response: Response) -> Response:
     uow = g.get("_uow")
     if uow is not None and not g.get("_uow_done"):
         g._uow_done = True  # set first: a failing commit comes back here with the 500
-        if response.status_code < 400:
+        if response.status_code < 400 or g.get("_uow_keep"):
             uow.commit()
         else:
             uow.rollback()
@@ -113,7 +150,9 @@ def _access_log(response: Response) -> None:
             "path": request.path,
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-            "user_id": str(user.id) if getattr(user, "is_authenticated", False) else None,
+            "user_id": str(user.id) if getattr(user, "is_authenticated", False) and user.id else None,
             "tenant_id": str(user.tenant_id) if getattr(user, "tenant_id", None) else None,
+            # An API client (portal.shell.bearer) has no user id; its public id names it.
+            "client_id": getattr(user, "client_id", None),
         },
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, Response
 from flask_wtf import CSRFProtect
 
+from portal.shell.bearer import is_bearer_request
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none';"
     " base-uri 'self'; form-action 'self'; object-src 'none'"
@@ -19,7 +21,18 @@ HEADERS = {
 # pinned to https in the browser for a year.
 HSTS = "max-age=31536000; includeSubDomains"
 
-csrf = CSRFProtect()
+
+class _CSRFProtect(CSRFProtect):
+    """CSRF protects what the browser sends by itself - the session cookie. An API call
+    with a bearer token is authenticated by that header alone (portal.shell.bearer)."""
+
+    def protect(self, apply_exemptions=False):
+        if is_bearer_request():
+            return
+        super().protect(apply_exemptions=apply_exemptions)
+
+
+csrf = _CSRFProtect()
 
 
 def init_app(app: Flask, *, production: bool) -> None:

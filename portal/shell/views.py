@@ -9,6 +9,7 @@ from auth import service as auth_service
 from portal.shell.forms import LanguageForm, TenantForm
 from portal.shell.identity import choose_tenant, home_endpoint, safe_next
 from portal.shell.lifecycle import request_uow
+from portal.shell.security_log import isolation_denied
 
 blueprint = Blueprint("shell", __name__, template_folder="templates")
 
@@ -37,7 +38,8 @@ def switch_tenant():
         abort(400)
     membership = next((m for m in current_user.memberships if str(m.tenant_id) == form.tenant_id.data), None)
     if membership is None:
-        abort(403)
+        # Another tenant's id (or a made-up one) in the form: refused, and noted.
+        isolation_denied(field="tenant_id", value=form.tenant_id.data, where="form")
     choose_tenant(membership)
     # Back to the page that was asked for before the choice, if any.
     return redirect(safe_next(form.next.data) or url_for(home_endpoint(membership)))

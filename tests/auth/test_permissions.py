@@ -1,9 +1,9 @@
 import pytest
 
 from auth.permissions import DEFAULT_ROLES, PERMISSIONS, require
+from auth.roles import BUILTIN_ROLES as ROLES
 from kernel.errors import Forbidden
 from kernel.uow import Actor
-from tenants.roles import ROLES
 
 
 def test_every_role_has_defaults_built_from_known_permissions():

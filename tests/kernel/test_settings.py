@@ -27,11 +27,16 @@ def test_production_refuses_missing_signing_key_and_embedded_database():
     with pytest.raises(InsecureSettings) as info:
         settings.check_production()
     assert "AUDIT_SIGNING_KEY" in str(info.value) and "DATABASE_URL" in str(info.value)
+    assert "ENCRYPTION_KEYS" in str(info.value)
 
 
 def test_production_with_real_secrets_starts():
     load_settings(
-        TRACEPORT_ENV="production", SECRET_KEY="s" * 40, AUDIT_SIGNING_KEY="k", DATABASE_URL="postgresql://app@db/t"
+        TRACEPORT_ENV="production",
+        SECRET_KEY="s" * 40,
+        AUDIT_SIGNING_KEY="k",
+        DATABASE_URL="postgresql://app@db/t",
+        ENCRYPTION_KEYS="k" * 44,
     ).check_production()
 
 

@@ -7,7 +7,8 @@ import pytest
 from kernel import migrate
 from kernel.database import APP_ROLE
 
-INFRASTRUCTURE = {"public.outbox_message", "public.idempotency_key", "public.counter"}
+# Not audited: plumbing, and the security log (itself insert-only, checked below).
+INFRASTRUCTURE = {"public.outbox_message", "public.idempotency_key", "public.counter", "public.security_event"}
 
 
 def tenant_tables(admin) -> list[tuple[str, bool, bool, int]]:
@@ -81,6 +82,33 @@ def test_application_role_cannot_change_audit_tables(admin, privilege):
     for table in tables:
         allowed = admin.execute("select has_table_privilege(%s, %s, %s)", (APP_ROLE, table, privilege)).fetchone()[0]
         assert not allowed, f"{APP_ROLE} has {privilege} on {table}"
+
+
+@pytest.mark.parametrize("table", ["e_signature", "security_event"])
+@pytest.mark.parametrize("privilege", ["UPDATE", "DELETE"])
+def test_signatures_and_security_events_are_insert_only(admin, table, privilege):
+    assert not admin.execute("select has_table_privilege(%s, %s, %s)", (APP_ROLE, table, privilege)).fetchone()[0]
+
+
+def test_identity_secrets_are_redacted_in_the_trail(admin):
+    args = dict(
+        admin.execute(
+            """select tgrelid::regclass::text, encode(tgargs, 'escape') from pg_trigger
+               where tgname = 'audit_insert' and tgrelid::regclass::text in
+               ('user_account', 'invitation', 'sso_config', 'api_client', 'api_token', 'recovery_code', 'password_reset')"""
+        ).fetchall()
+    )
+    expected = {
+        "user_account": "password_hash,totp_secret",
+        "invitation": "token_hash",
+        "sso_config": "client_secret",
+        "api_client": "secret_hash",
+        "api_token": "token_hash",
+        "recovery_code": "code_hash",
+        "password_reset": "token_hash",
+    }
+    for table, columns in expected.items():
+        assert columns in args[table], f"{table} must redact {columns}: {args[table]!r}"
 
 
 def test_application_role_has_no_truncate_anywhere(admin):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import time
+import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from auth.models import UserSession
+from kernel.clock import utcnow
 from tenants.models import Membership
 from tests.factories import PASSWORD
 from tests.portal.support import csrf, login, text_of, token_in
@@ -83,10 +86,14 @@ def test_a_next_address_off_the_site_is_ignored(client, world):
     assert response.headers["Location"] == "/buyer/"
 
 
-def test_an_idle_session_is_signed_out(client, world, app):
+def test_an_idle_session_is_signed_out(client, world, tx):
     login(client, world.users["buyer"])
     with client.session_transaction() as session:
-        session["seen"] = int(time.time()) - app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() - 5
+        session_id = uuid.UUID(session["sid"])
+    idle = timedelta(minutes=tx.settings.session_idle_minutes, seconds=5)
+    with tx.uow() as uow:  # the idle clock lives in the server-side session row
+        uow.execute(sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow() - idle))
+        uow.commit()
     response = client.get("/buyer/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     assert "minutes without activity" in text_of(client.get("/login"))
