@@ -207,13 +207,16 @@ def test_the_screen_lists_the_tenants_events_newest_first_in_the_viewers_time_zo
     with tx.uow() as uow:
         uow.execute(sa.update(User).where(User.id == admin.id).values(timezone="Asia/Shanghai"))
         uow.commit()
-    seed(tx, world, "account_locked", severity="critical", email="locked@example.test", detail={"minutes": 15})
+    seed(
+        tx, world, "account_locked", severity="critical", email="locked@example.test", detail={"minutes": 15, "previous_ip": None}
+    )
     seed(tx, other_world, "account_locked", severity="critical", email="elsewhere@example.test")
     login(client, admin)
     page = text_of(client.get("/admin/security"))
     assert "Security events" in page and "locked@example.test" in page and "Account locked" in page
     assert "elsewhere@example.test" not in page
     assert 'class="badge badge-critical"' in page and "minutes:" in page
+    assert "previous_ip" not in page  # an empty detail is left out, not shown as "None"
     [event] = events(tx, world.tenant_id, "account_locked", email="locked@example.test")
     shown = format_datetime(event.occurred_at, "medium", tzinfo=ZoneInfo("Asia/Shanghai"), locale="en")
     assert shown in page
