@@ -166,6 +166,15 @@ class Bench:
         )
         return self._add(figure)
 
+    def value_at_most(
+        self, section: str, name: str, value: float, baseline: float, unit: str, limit: float, note: str = ""
+    ) -> Figure:
+        """An absolute ceiling on the value; the ratio to the baseline is shown for context."""
+        figure = Figure(
+            section, name, value, baseline, unit, value / baseline, f"<= {limit:g} {unit}", value <= limit, on="value", note=note
+        )
+        return self._add(figure)
+
     def info(self, section: str, name: str, value: float, baseline: float | None, unit: str, note: str = "") -> Figure:
         ratio = value / baseline if baseline else None
         return self._add(Figure(section, name, value, baseline, unit, ratio, "-", None, note=note))
