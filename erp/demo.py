@@ -126,6 +126,11 @@ def _seed_demo(uow, users) -> None:
             name_zh="特卫强无菌屏障袋",
             category="sterile_barrier",
             uom="EA",
+            storage_temp_min_c=Decimal("15"),
+            storage_temp_max_c=Decimal("25"),
+            storage_humidity_min_pct=Decimal("30"),
+            storage_humidity_max_pct=Decimal("60"),
+            max_excursion_minutes=120,
         ),
         Item(
             part_number="FD-9000",
@@ -133,7 +138,11 @@ def _seed_demo(uow, users) -> None:
             name_zh="无菌输液器",
             category="finished_device",
             uom="EA",
-            gtin="09506000134352",
+            issuing_agency="GS1",
+            udi_di="09506000134352",
+            device_class="IIa",
+            label_lot=True,
+            label_expiry_date=True,
         ),
     ]
     for item in items:

@@ -1,6 +1,18 @@
-from kernel.errors import N_, Conflict
+from kernel.errors import N_, Conflict, NotFound
 
 
 class DuplicatePartNumber(Conflict):
     code = "duplicate-part-number"
     message = N_("An item with the part number %(part_number)s already exists.")
+
+
+class DuplicateUdiDi(Conflict):
+    code = "duplicate-udi-di"
+    message = N_("The UDI-DI %(udi_di)s is already the device identifier of item %(part_number)s.")
+
+
+class ItemNotFound(NotFound):
+    # The same for an item that does not exist and one of another tenant (row-level
+    # security hides those).
+    code = "item-not-found"
+    message = N_("There is no such item.")

@@ -1,25 +1,82 @@
-"""Items (part master). The full UDI data model comes with the master-data issue."""
+"""Items (part master), with the device data of the UDI regulations (FDA GUDID, EU MDR
+EUDAMED, China NMPA UDI database) and the storage conditions of cold-chain items."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from erp.items.udi import ISSUING_AGENCIES
 from kernel.models import Base, TenantOwned, Timestamps
+
+
+def _within(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} in ({', '.join(repr(v) for v in values)})"
 
 
 class Item(TenantOwned, Timestamps, Base):
     __tablename__ = "item"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "part_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "part_number"),
+        # One item per device identifier in a tenant.
+        sa.Index("ix_item_tenant_id_udi_di", "tenant_id", "udi_di", unique=True, postgresql_where=sa.text("udi_di is not null")),
+        sa.CheckConstraint(_within("issuing_agency", ISSUING_AGENCIES), name="issuing_agency"),
+        sa.CheckConstraint("udi_di is null or issuing_agency is not null", name="udi_di_agency"),
+        sa.CheckConstraint("storage_temp_min_c <= storage_temp_max_c", name="storage_temp_range"),
+        sa.CheckConstraint("storage_humidity_min_pct <= storage_humidity_max_pct", name="storage_humidity_range"),
+        sa.CheckConstraint(
+            "storage_humidity_min_pct between 0 and 100 and storage_humidity_max_pct between 0 and 100",
+            name="storage_humidity_percent",
+        ),
+        sa.CheckConstraint("max_excursion_minutes >= 0", name="max_excursion_minutes"),
+    )
 
     part_number: orm.Mapped[str] = orm.mapped_column(sa.String(60))
     name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
     name_zh: orm.Mapped[str | None] = orm.mapped_column(sa.String(200))
     category: orm.Mapped[str] = orm.mapped_column(sa.String(40))
     uom: orm.Mapped[str] = orm.mapped_column(sa.String(10))
-    gtin: orm.Mapped[str | None] = orm.mapped_column(sa.String(14))
+    # Device identification (erp.items.udi): the agency that issued the identifiers, the
+    # UDI-DI in its canonical form (GS1: GTIN-14) and the EU Basic UDI-DI.
+    issuing_agency: orm.Mapped[str | None] = orm.mapped_column(sa.String(10))
+    udi_di: orm.Mapped[str | None] = orm.mapped_column(sa.String(40))
+    basic_udi_di: orm.Mapped[str | None] = orm.mapped_column(sa.String(40))
+    device_class: orm.Mapped[str | None] = orm.mapped_column(sa.String(20))
+    # The production identifiers (UDI-PI) the label carries, as in FDA GUDID.
+    label_lot: orm.Mapped[bool] = orm.mapped_column(server_default=sa.false())
+    label_serial: orm.Mapped[bool] = orm.mapped_column(server_default=sa.false())
+    label_manufacture_date: orm.Mapped[bool] = orm.mapped_column(server_default=sa.false())
+    label_expiry_date: orm.Mapped[bool] = orm.mapped_column(server_default=sa.false())
+    # Storage conditions (cold chain): ranges in °C and % relative humidity, and how long
+    # the item may be outside them.
+    storage_temp_min_c: orm.Mapped[Decimal | None] = orm.mapped_column(sa.Numeric(5, 1))
+    storage_temp_max_c: orm.Mapped[Decimal | None] = orm.mapped_column(sa.Numeric(5, 1))
+    storage_humidity_min_pct: orm.Mapped[Decimal | None] = orm.mapped_column(sa.Numeric(4, 1))
+    storage_humidity_max_pct: orm.Mapped[Decimal | None] = orm.mapped_column(sa.Numeric(4, 1))
+    max_excursion_minutes: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
 
 
 # The values `category` and `uom` take until master data makes them tenant-editable.
-CATEGORIES = ("component", "raw_material", "sterile_barrier", "packaging", "finished_device", "consumable", "service")
+CATEGORIES = (
+    "component",
+    "raw_material",
+    "sterile_barrier",
+    "packaging",
+    "finished_device",
+    "contract_manufactured",
+    "consumable",
+    "service",
+)
 UNITS = ("EA", "M", "MM", "KG", "G", "L", "ML", "BOX", "PK", "ROLL", "SET")
+# Categories of devices placed on the market under the tenant's name: with a UDI-DI they
+# must state their device class.
+DEVICE_CATEGORIES = ("finished_device", "contract_manufactured")
+
+# Risk classes, one set per jurisdiction (the item states the one of its main market):
+# - EU MDR 2017/745 Annex VIII: I, Is (sterile), Im (measuring function), Ir (reusable
+#   surgical instrument), IIa, IIb, III;
+# - US 21 CFR 860: Class I, II, III;
+# - China, 医疗器械监督管理条例 (State Council Order 739): 第一类, 第二类, 第三类.
+DEVICE_CLASSES = ("I", "Is", "Im", "Ir", "IIa", "IIb", "III", "US-I", "US-II", "US-III", "CN-I", "CN-II", "CN-III")

@@ -21,6 +21,13 @@ MESSAGES = {
     "int_type": N_("Enter a whole number."),
     "greater_than_equal": N_("This number is too small."),
     "less_than_equal": N_("This number is too large."),
+    "decimal_parsing": N_("Enter a number."),
+    "decimal_type": N_("Enter a number."),
+    "decimal_max_places": N_("Use at most one decimal."),
+    "decimal_max_digits": N_("This number is too large."),
+    "decimal_whole_digits": N_("This number is too large."),
+    "bool_parsing": N_("Enter true or false."),
+    "bool_type": N_("Enter true or false."),
 }
 INVALID = N_("This value is not valid.")
 

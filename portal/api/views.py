@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
 from erp.items import service as items
-from erp.items.schemas import ItemCreate, ItemOut
+from erp.items.schemas import ItemCreate, ItemOut, ItemUpdate
 from erp.purchasing import service as purchasing
 from erp.purchasing.errors import PurchaseOrderNotFound
 from erp.purchasing.schemas import PurchaseOrderOut, PurchaseOrderPage, PurchaseOrderQuery
@@ -126,9 +126,47 @@ def create_item():
         item = items.create_item(request_uow(), identity.actor, **data.model_dump())
         return 201, ItemOut.model_validate(item).model_dump(mode="json")
 
-    # Keys are the caller's own: a user's, or an API client's.
-    principal = identity.principal if getattr(identity, "is_client", False) else f"user:{identity.id}"
-    return idempotent(principal, create)
+    return idempotent(_principal(identity), create)
+
+
+@blueprint.get("/items/<uuid:item_id>")
+@operation(
+    summary="One item",
+    tags=("items",),
+    description="An item of another tenant is not found.",
+    responses={200: ItemOut, 401: None, 403: None, 404: None},
+)
+@permission_required("items.view")
+def item(item_id):
+    api_identity()
+    found = items.get_item(request_uow(), item_id=item_id)
+    return jsonify(ItemOut.model_validate(found).model_dump(mode="json"))
+
+
+@blueprint.patch("/items/<uuid:item_id>")
+@operation(
+    summary="Update an item",
+    tags=("items",),
+    body=ItemUpdate,
+    idempotent=True,
+    description="Only the fields sent change; null clears an optional field. The item as changed is checked as a whole.",
+    responses={200: ItemOut, 401: None, 403: None, 404: None, 409: None, 422: None},
+)
+@permission_required("items.manage")
+def update_item(item_id):
+    identity = api_identity()
+
+    def update() -> tuple[int, dict]:
+        data = json_body(ItemUpdate)
+        changed = items.update_item(request_uow(), identity.actor, item_id=item_id, **data.model_dump(exclude_unset=True))
+        return 200, ItemOut.model_validate(changed).model_dump(mode="json")
+
+    return idempotent(_principal(identity), update)
+
+
+def _principal(identity) -> str:
+    # Idempotency keys are the caller's own: a user's, or an API client's.
+    return identity.principal if getattr(identity, "is_client", False) else f"user:{identity.id}"
 
 
 @blueprint.get("/openapi.json")

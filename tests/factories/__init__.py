@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+
+from biip.checksums import gs1_standard_check_digit
 
 from auth import service as auth_service
 from erp.items.models import Item
@@ -20,6 +23,12 @@ _seq = itertools.count(1)
 
 def unique(prefix: str) -> str:
     return f"{prefix}{next(_seq)}"
+
+
+def gtin() -> str:
+    """A valid GTIN-14 nobody else uses (GS1 prefix 950, random item reference)."""
+    body = "0950" + f"{uuid.uuid4().int % 10**9:09d}"
+    return body + str(gs1_standard_check_digit(body))
 
 
 @dataclass
