@@ -126,7 +126,7 @@ def seed(b: Bench, purchase_orders: int | None = None) -> None:
             po = PurchaseOrder(
                 number=tenants.next_number(uow, name="PO", prefix="PO", year=today.year),
                 supplier_id=supplier.id,
-                status=rng.choice(["issued", "confirmed", "partially_received", "received", "closed"]),
+                status=rng.choice(["issued", "acknowledged", "in_delivery", "received", "closed"]),
                 currency=rng.choice(["EUR", "CNY", "USD"]),
                 order_date=today - timedelta(days=rng.randrange(365)),
             )

@@ -90,7 +90,7 @@ def load(b: Bench, rows: int) -> tuple[list[uuid.UUID], dict[uuid.UUID, list[uui
     started = time.perf_counter()
     # Rows arrive in time order, tenants interleaved - as a live system writes them.
     offsets = sorted(rng.random() * SPAN_DAYS * 86400 for _ in range(rows))
-    statuses = ("issued", "confirmed", "shipped", "received", "closed")
+    statuses = ("issued", "acknowledged", "in_delivery", "received", "closed")
     with b.owner() as conn:
         for name in (RLS, PLAIN):
             conn.execute(DDL.format(name=name))

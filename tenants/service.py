@@ -205,6 +205,14 @@ def organisations_by_id(uow, *, ids) -> dict[uuid.UUID, Organisation]:
     return {org.id: org for org in uow.session.scalars(sa.select(Organisation).where(Organisation.id.in_(ids)))}
 
 
+def sites_by_id(uow, *, ids) -> dict[uuid.UUID, Site]:
+    """Sites by id (those the caller may see), for checking and naming them beside other
+    domains' rows."""
+    if not ids:
+        return {}
+    return {site.id: site for site in uow.session.scalars(sa.select(Site).where(Site.id.in_(ids)))}
+
+
 def count_suppliers(uow) -> int:
     return uow.scalar(sa.select(sa.func.count()).select_from(Organisation).where(Organisation.kind == OrganisationKind.SUPPLIER))
 

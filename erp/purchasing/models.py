@@ -1,16 +1,38 @@
-"""Purchase orders (the header and lines the demo needs; the lifecycle comes with the
-purchasing issue). Lines carry supplier_id too, so the supplier policy needs no join."""
+"""Purchase orders: header, lines, delivery schedules, and the supplier's confirmation
+(line responses, rejection reason codes). Every supplier-visible table carries
+supplier_id, so the supplier policy needs no join."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.dialects.postgresql import JSONB
 
 from kernel.models import Base, TenantOwned, Timestamps, tenant_fk
+
+# The lifecycle: draft → issued → (partially_)acknowledged → in_delivery → received →
+# closed, or cancelled.
+STATUSES = (
+    "draft",
+    "issued",
+    "partially_acknowledged",
+    "acknowledged",
+    "in_delivery",
+    "received",
+    "closed",
+    "cancelled",
+)
+LINE_STATUSES = ("open", "accepted", "rejected", "cancelled")
+ACTIONS = ("accept", "reject", "propose")
+DECISIONS = ("pending", "accepted", "rejected", "superseded")
+
+
+def _within(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} in ({', '.join(repr(v) for v in values)})"
 
 
 class PurchaseOrder(TenantOwned, Timestamps, Base):
@@ -19,15 +41,28 @@ class PurchaseOrder(TenantOwned, Timestamps, Base):
         sa.UniqueConstraint("tenant_id", "number"),
         tenant_fk(["supplier_id"], "organisation"),
         sa.Index("ix_purchase_order_created", "tenant_id", "created_at", "id"),
+        # A supplier's list, newest first: without it a small supplier's first page scans
+        # the tenant's whole history (bench supplier_pos: p95 ratio 3.4 at 100k orders).
+        sa.Index("ix_purchase_order_supplier_created", "tenant_id", "supplier_id", "created_at", "id"),
         # For app.purchase_order_exists (an id probed across tenants); ids are UUIDv7.
         sa.Index("ix_purchase_order_id", "id", unique=True),
+        sa.CheckConstraint(_within("status", STATUSES), name="status"),
     )
 
     number: orm.Mapped[str] = orm.mapped_column(sa.String(30))
     supplier_id: orm.Mapped[uuid.UUID]
-    status: orm.Mapped[str] = orm.mapped_column(sa.String(20), server_default="draft")
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(30), server_default="draft")
     currency: orm.Mapped[str] = orm.mapped_column(sa.String(3))
     order_date: orm.Mapped[date]
+    # The change-order revision the supplier confirms against.
+    revision: orm.Mapped[int] = orm.mapped_column(server_default="1")
+    # Optimistic concurrency: every write bumps it, a write from a stale copy fails.
+    version: orm.Mapped[int] = orm.mapped_column(server_default="1")
+    issued_at: orm.Mapped[datetime | None]
+    # Set once, when every line is first accepted: minus issued_at, the time to acknowledge.
+    acknowledged_at: orm.Mapped[datetime | None]
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class PurchaseOrderLine(TenantOwned, Timestamps, Base):
@@ -37,6 +72,8 @@ class PurchaseOrderLine(TenantOwned, Timestamps, Base):
         tenant_fk(["purchase_order_id"], "purchase_order", ondelete="CASCADE"),
         tenant_fk(["item_id"], "item"),
         tenant_fk(["supplier_id"], "organisation"),
+        tenant_fk(["ship_to_site_id"], "site"),
+        sa.CheckConstraint(_within("status", LINE_STATUSES), name="status"),
     )
 
     purchase_order_id: orm.Mapped[uuid.UUID]
@@ -47,3 +84,70 @@ class PurchaseOrderLine(TenantOwned, Timestamps, Base):
     uom: orm.Mapped[str] = orm.mapped_column(sa.String(10))
     unit_price: orm.Mapped[Decimal] = orm.mapped_column(sa.Numeric(18, 6))
     requested_date: orm.Mapped[date]
+    ship_to_site_id: orm.Mapped[uuid.UUID | None]
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(20), server_default="open")
+    promised_date: orm.Mapped[date | None]
+
+
+class PurchaseOrderSchedule(TenantOwned, Timestamps, Base):
+    """A delivery schedule line: part of a PO line's quantity due on a date."""
+
+    __tablename__ = "purchase_order_schedule"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "purchase_order_line_id", "seq"),
+        tenant_fk(["purchase_order_line_id"], "purchase_order_line", ondelete="CASCADE"),
+        tenant_fk(["supplier_id"], "organisation"),
+        sa.CheckConstraint("quantity > 0", name="quantity"),
+    )
+
+    purchase_order_line_id: orm.Mapped[uuid.UUID]
+    supplier_id: orm.Mapped[uuid.UUID]
+    seq: orm.Mapped[int]
+    quantity: orm.Mapped[Decimal] = orm.mapped_column(sa.Numeric(18, 4))
+    delivery_date: orm.Mapped[date]
+
+
+class PoReasonCode(TenantOwned, Timestamps, Base):
+    """The tenant's list of reasons a supplier may give for rejecting a line."""
+
+    __tablename__ = "po_reason_code"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "code"),)
+
+    code: orm.Mapped[str] = orm.mapped_column(sa.String(30))
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    name_zh: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    is_active: orm.Mapped[bool] = orm.mapped_column(server_default=sa.true())
+
+
+class PoLineResponse(TenantOwned, Base):
+    """The supplier's answer to one line of one revision, and the buyer's decision on it."""
+
+    __tablename__ = "po_line_response"
+    __table_args__ = (
+        tenant_fk(["purchase_order_id"], "purchase_order", ondelete="CASCADE"),
+        tenant_fk(["purchase_order_line_id"], "purchase_order_line", ondelete="CASCADE"),
+        tenant_fk(["supplier_id"], "organisation"),
+        tenant_fk(["reason_code"], "po_reason_code", ["code"]),
+        sa.Index("ix_po_line_response_order", "tenant_id", "purchase_order_id", "purchase_order_line_id"),
+        sa.CheckConstraint(_within("action", ACTIONS), name="action"),
+        sa.CheckConstraint(_within("decision", DECISIONS), name="decision"),
+    )
+
+    purchase_order_id: orm.Mapped[uuid.UUID]
+    purchase_order_line_id: orm.Mapped[uuid.UUID]
+    supplier_id: orm.Mapped[uuid.UUID]
+    revision: orm.Mapped[int]
+    action: orm.Mapped[str] = orm.mapped_column(sa.String(10))
+    reason_code: orm.Mapped[str | None] = orm.mapped_column(sa.String(30))
+    quantity: orm.Mapped[Decimal | None] = orm.mapped_column(sa.Numeric(18, 4))
+    unit_price: orm.Mapped[Decimal | None] = orm.mapped_column(sa.Numeric(18, 6))
+    promised_date: orm.Mapped[date | None]
+    # A proposed split: [{"quantity": "40", "date": "2027-01-10"}, ...]
+    schedule: orm.Mapped[list | None] = orm.mapped_column(JSONB)
+    comment: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    responded_by: orm.Mapped[uuid.UUID | None]
+    responded_at: orm.Mapped[datetime] = orm.mapped_column(server_default=sa.func.now())
+    decision: orm.Mapped[str] = orm.mapped_column(sa.String(20), server_default="pending")
+    decided_by: orm.Mapped[uuid.UUID | None]
+    decided_at: orm.Mapped[datetime | None]
+    decision_note: orm.Mapped[str | None] = orm.mapped_column(sa.Text)

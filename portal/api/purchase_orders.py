@@ -1,0 +1,132 @@
+"""Purchase orders over the API: create and issue (buyer), the detail with lines,
+schedules and answers, the supplier's answers line by line, the buyer's decisions.
+Routes on the API blueprint of portal.api.views."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from erp.purchasing import confirmation
+from erp.purchasing import service as purchasing
+from erp.purchasing.errors import PurchaseOrderNotFound
+from erp.purchasing.schemas import DecisionIn, PurchaseOrderCreate, PurchaseOrderDetailOut, ResponsesIn, VersionIn
+from portal.api.idempotency import idempotent
+from portal.api.openapi import operation
+from portal.api.parsing import json_body
+from portal.api.views import _principal, blueprint
+from portal.shell import api_identity, permission_required, request_uow, security_log
+
+STALE = "A changed order (another `version` or `revision` than the one sent) is refused with 409."
+
+
+def _detail(po_id) -> dict:
+    found = confirmation.get_purchase_order_detail(request_uow(), po_id=po_id)
+    return PurchaseOrderDetailOut.of(found).model_dump(mode="json")
+
+
+def _not_found(po_id) -> None:
+    """Note a probe of another tenant's or supplier's order (the answer is 404 anyway)."""
+    if purchasing.purchase_order_exists_elsewhere(request_uow(), po_id=po_id):
+        security_log.foreign_record(field="po_id", value=str(po_id))
+
+
+@blueprint.post("/purchase-orders")
+@operation(
+    summary="Create a draft purchase order",
+    tags=("purchasing",),
+    body=PurchaseOrderCreate,
+    idempotent=True,
+    responses={201: PurchaseOrderDetailOut, 401: None, 403: None, 422: None},
+)
+@permission_required("po.manage")
+def create_purchase_order():
+    identity = api_identity()
+
+    def create() -> tuple[int, dict]:
+        data = json_body(PurchaseOrderCreate)
+        lines = [line.model_dump(exclude_none=True) for line in data.lines]
+        po = confirmation.create_purchase_order(
+            request_uow(), identity.actor, supplier_id=data.supplier_id, currency=data.currency, lines=lines
+        )
+        return 201, _detail(po.id)
+
+    return idempotent(_principal(identity), create)
+
+
+@blueprint.post("/purchase-orders/<uuid:po_id>/issue")
+@operation(
+    summary="Issue a draft to its supplier",
+    tags=("purchasing",),
+    body=VersionIn,
+    description=STALE,
+    responses={200: PurchaseOrderDetailOut, 401: None, 403: None, 404: None, 409: None, 422: None},
+)
+@permission_required("po.manage")
+def issue_purchase_order(po_id):
+    identity = api_identity()
+    data = json_body(VersionIn)
+    try:
+        confirmation.issue_purchase_order(request_uow(), identity.actor, po_id=po_id, version=data.version)
+    except PurchaseOrderNotFound:
+        _not_found(po_id)
+        raise
+    return jsonify(_detail(po_id))
+
+
+@blueprint.get("/purchase-orders/<uuid:po_id>/detail")
+@operation(
+    summary="One purchase order with its lines, schedules and the supplier's answers",
+    tags=("purchasing",),
+    description="An order of another tenant, of another supplier for a supplier, or a draft for a supplier is not found.",
+    responses={200: PurchaseOrderDetailOut, 401: None, 403: None, 404: None},
+)
+@permission_required("po.view")
+def purchase_order_detail(po_id):
+    api_identity()
+    try:
+        body = _detail(po_id)
+    except PurchaseOrderNotFound:
+        _not_found(po_id)
+        raise
+    return jsonify(body)
+
+
+@blueprint.post("/purchase-orders/<uuid:po_id>/responses")
+@operation(
+    summary="The supplier answers lines: accept, reject with a reason, or propose a change",
+    tags=("purchasing",),
+    body=ResponsesIn,
+    description="All answers are checked first; one bad answer refuses them all. " + STALE,
+    responses={200: PurchaseOrderDetailOut, 401: None, 403: None, 404: None, 409: None, 422: None},
+)
+@permission_required("po.confirm")
+def respond_to_purchase_order(po_id):
+    identity = api_identity()
+    data = json_body(ResponsesIn)
+    responses = [r.model_dump(exclude_none=True) for r in data.responses]
+    try:
+        confirmation.respond_to_purchase_order(
+            request_uow(), identity.actor, po_id=po_id, revision=data.revision, version=data.version, responses=responses
+        )
+    except PurchaseOrderNotFound:
+        _not_found(po_id)
+        raise
+    return jsonify(_detail(po_id))
+
+
+@blueprint.post("/purchase-orders/responses/<uuid:response_id>/decision")
+@operation(
+    summary="The buyer accepts or rejects a supplier's proposal or rejection",
+    tags=("purchasing",),
+    body=DecisionIn,
+    description="Accepting a proposal applies it to the line; accepting a rejection cancels the line. " + STALE,
+    responses={200: PurchaseOrderDetailOut, 401: None, 403: None, 404: None, 409: None, 422: None},
+)
+@permission_required("po.manage")
+def decide_on_response(response_id):
+    identity = api_identity()
+    data = json_body(DecisionIn)
+    response = confirmation.decide_on_response(
+        request_uow(), identity.actor, response_id=response_id, accept=data.accept, note=data.note, version=data.version
+    )
+    return jsonify(_detail(response.purchase_order_id))
