@@ -4,7 +4,7 @@ every role, items and a few purchase orders. Running it again changes nothing.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from auth import clients as api_clients
 from auth import service as auth_service
 from auth.models import ApiClient
 from erp.items.models import Item
+from erp.purchasing import confirmation
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from kernel.uow import Actor
 from tenants import service as tenants
@@ -153,6 +154,20 @@ def _seed_demo(uow, users) -> None:
     )
     _purchase_order(uow, acme, [(items[0], Decimal("2500"), Decimal("1.85"))], "EUR", 7)
     _purchase_order(uow, sterile, [(items[2], Decimal("20000"), Decimal("0.65"))], "CNY", 3)
+    # A draft for the buyer to issue and Acme to confirm line by line (README, demo walk).
+    today = date.today()
+    confirmation.create_purchase_order(
+        uow,
+        Actor.system("demo"),
+        supplier_id=acme.id,
+        currency="EUR",
+        lines=[
+            {"item_id": items[0].id, "quantity": "3000", "unit_price": "1.80", "requested_date": today + timedelta(days=30)},
+            {"item_id": items[1].id, "quantity": "8000", "unit_price": "0.40", "requested_date": today + timedelta(days=30)},
+            {"item_id": items[2].id, "quantity": "10000", "unit_price": "0.60", "requested_date": today + timedelta(days=45)},
+            {"item_id": items[3].id, "quantity": "500", "unit_price": "12.50", "requested_date": today + timedelta(days=60)},
+        ],
+    )
 
 
 def _seed_demo2(uow, users) -> None:
@@ -174,6 +189,7 @@ def _purchase_order(uow, supplier, lines, currency: str, days_ago: int) -> Purch
         status="issued",
         currency=currency,
         order_date=today - timedelta(days=days_ago),
+        issued_at=datetime.now(UTC) - timedelta(days=days_ago),
     )
     uow.add(po)
     uow.flush()
