@@ -1,5 +1,5 @@
 """`python -m bench [section ...]`: provision traceport_bench, run the sections (all by
-default: rls audit verify pages supplier_pos), print the table and write bench/results.json.
+default: rls audit verify pages supplier_pos po_confirm), print the table and write bench/results.json.
 
 BENCH_SCALE (default 1.0) scales every size; 0.1 is a quick run. DATABASE_URL, when
 set, is an administrator's URL of the server to use instead of the embedded one.
@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 
-from bench import audit_cost, pages, rls, supplier_pos, verify
+from bench import audit_cost, pages, po_confirm, rls, supplier_pos, verify
 from bench.common import RESULTS, log, print_table, setup
 
 SECTIONS = {
@@ -20,6 +20,7 @@ SECTIONS = {
     "verify": verify.run,
     "pages": pages.run,
     "supplier_pos": supplier_pos.run,
+    "po_confirm": po_confirm.run,
 }
 
 
