@@ -117,6 +117,59 @@ def sign_checkpoint(uow, *, key: Ed25519PrivateKey, seq: int, hash_: bytes, hori
     )
 
 
+@dataclass(frozen=True)
+class TrailEvent:
+    """One audit event as a page shows it."""
+
+    id: int
+    occurred_at: datetime
+    actor: str
+    action: str  # I, U or D
+    table_name: str
+    row_id: str | None
+    old_values: dict | None
+    new_values: dict | None
+    reason: str | None
+
+
+def events_of(
+    uow,
+    *,
+    rows: dict[str, list[str]],
+    children: dict[str, tuple[str, list[str]]] | None = None,
+    limit: int = 200,
+) -> list[TrailEvent]:
+    """The tenant's events of some records, newest first, at most `limit`: those of the
+    rows named by id ({table: [row id]}) and, for `children` ({table: (column, [ids])}),
+    those whose whole row (an insert or a delete) has one of the ids in that column - so
+    rows deleted since are found too. No permission check here: the caller's service
+    requires one (this layer knows none)."""
+    conditions = []
+    params: dict = {"t": uow.tenant_id, "n": limit}
+    for n, (table, ids) in enumerate(rows.items()):
+        if ids:
+            conditions.append(f"(e.table_name = :rt{n} and e.row_id = any(cast(:ri{n} as text[])))")
+            params |= {f"rt{n}": table, f"ri{n}": list(ids)}
+    for n, (table, (column, ids)) in enumerate((children or {}).items()):
+        if ids:
+            conditions.append(
+                f"(e.table_name = :ct{n} and e.action in ('I', 'D')"
+                f" and coalesce(e.new_values, e.old_values) ->> cast(:cc{n} as text) = any(cast(:ci{n} as text[])))"
+            )
+            params |= {f"ct{n}": table, f"cc{n}": column, f"ci{n}": list(ids)}
+    if not conditions:
+        return []
+    found = uow.execute(
+        sa.text(
+            "select e.id, e.occurred_at, e.actor, e.action, e.table_name, e.row_id, e.old_values, e.new_values, e.reason"
+            f" from audit.event e where e.tenant_id = :t and ({' or '.join(conditions)})"
+            " order by e.occurred_at desc, e.id desc limit :n"
+        ),
+        params,
+    )
+    return [TrailEvent(*row) for row in found]
+
+
 # --- verification ---------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from auth.models import ApiClient
 from erp.items.models import Item
 from erp.purchasing import confirmation
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from erp.suppliers import service as suppliers
 from kernel.uow import Actor
 from tenants import service as tenants
 from tenants.errors import TenantNotFound
@@ -107,7 +108,9 @@ def _seed_demo(uow, users) -> None:
         uow, code="SZST", name="Shenzhen Sterile Packaging Co.", name_zh="深圳无菌包装有限公司", country="CN"
     )
     tenants.create_site(uow, organisation=acme, name="Acme Ludwigshafen", kind="manufacturing", country="DE")
-    tenants.create_site(uow, organisation=sterile, name="Shenzhen Bao'an plant", kind="manufacturing", country="CN")
+    sterile_site = tenants.create_site(
+        uow, organisation=sterile, name="Shenzhen Bao'an plant", kind="manufacturing", country="CN"
+    )
     for email, role in (
         ("admin@demo.example", "tenant_admin"),
         ("buyer@demo.example", "buyer"),
@@ -154,6 +157,7 @@ def _seed_demo(uow, users) -> None:
     )
     _purchase_order(uow, acme, [(items[0], Decimal("2500"), Decimal("1.85"))], "EUR", 7)
     _purchase_order(uow, sterile, [(items[2], Decimal("20000"), Decimal("0.65"))], "CNY", 3)
+    _approved_suppliers(uow, acme, sterile, sterile_site, items)
     # A draft for the buyer to issue and Acme to confirm line by line (README, demo walk).
     today = date.today()
     confirmation.create_purchase_order(
@@ -164,10 +168,36 @@ def _seed_demo(uow, users) -> None:
         lines=[
             {"item_id": items[0].id, "quantity": "3000", "unit_price": "1.80", "requested_date": today + timedelta(days=30)},
             {"item_id": items[1].id, "quantity": "8000", "unit_price": "0.40", "requested_date": today + timedelta(days=30)},
-            {"item_id": items[2].id, "quantity": "10000", "unit_price": "0.60", "requested_date": today + timedelta(days=45)},
+            {"item_id": items[0].id, "quantity": "2000", "unit_price": "1.80", "requested_date": today + timedelta(days=45)},
             {"item_id": items[3].id, "quantity": "500", "unit_price": "12.50", "requested_date": today + timedelta(days=60)},
         ],
     )
+
+
+def _approved_suppliers(uow, acme, sterile, sterile_site, items) -> None:
+    """Contacts and an approved supplier list with each status, so that a PO for the
+    disqualified item shows the refusal (ISO 13485 §7.4.1)."""
+    actor = Actor.system("demo")
+    suppliers.add_contact(
+        uow, actor, supplier_id=acme.id, name="Jonas Weber", email="sales@acme-polymers.example", role="Sales", is_primary=True
+    )
+    suppliers.add_contact(
+        uow, actor, supplier_id=sterile.id, name="王芳", email="qa@shenzhen-sterile.example", role="Quality", is_primary=True
+    )
+    for kwargs in (
+        {"supplier_id": acme.id, "category": "component", "status": "approved", "reason": "Initial audit passed"},
+        {"supplier_id": acme.id, "category": "raw_material", "status": "approved", "reason": "Initial audit passed"},
+        {"supplier_id": acme.id, "item_id": items[1].id, "status": "probation", "reason": "Two late deliveries"},
+        {"supplier_id": acme.id, "item_id": items[2].id, "status": "disqualified", "reason": "Failed process audit"},
+        {
+            "supplier_id": sterile.id,
+            "site_id": sterile_site.id,
+            "category": "sterile_barrier",
+            "status": "conditional",
+            "reason": "Extra incoming inspection until the sterilisation validation is renewed",
+        },
+    ):
+        suppliers.set_approval(uow, actor, **kwargs)
 
 
 def _seed_demo2(uow, users) -> None:

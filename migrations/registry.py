@@ -4,6 +4,7 @@ import audit.models
 import auth.models
 import erp.items.models
 import erp.purchasing.models
+import erp.suppliers.models
 import kernel.idempotency
 import kernel.outbox
 import tenants.models

@@ -9,7 +9,7 @@ from flask import Flask
 
 from kernel.runtime import Runtime
 from kernel.settings import Settings, load_settings
-from portal import account, admin, api, auth, home, jobs, purchasing, shell
+from portal import account, admin, api, auth, home, items, jobs, purchasing, shell
 from portal.shell import health, throttle
 
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         account.blueprint,
         home.blueprint,
         purchasing.blueprint,
+        items.blueprint,
         admin.blueprint,
         api.blueprint,
     ):

@@ -213,6 +213,26 @@ def sites_by_id(uow, *, ids) -> dict[uuid.UUID, Site]:
     return {site.id: site for site in uow.session.scalars(sa.select(Site).where(Site.id.in_(ids)))}
 
 
+def members_holding(uow, *, organisation_id: uuid.UUID, permission: str) -> list[User]:
+    """Active people of one of the tenant's organisations whose role holds `permission`:
+    who to tell about something for that organisation (a new purchase order, say)."""
+    return list(
+        uow.session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .join(Role, sa.and_(Role.tenant_id == Membership.tenant_id, Role.key == Membership.role))
+            .where(
+                Membership.tenant_id == uow.tenant_id,
+                Membership.organisation_id == organisation_id,
+                Membership.is_active,
+                User.is_active,
+                sa.literal(permission) == sa.any_(Role.permissions),
+            )
+            .order_by(User.email)
+        )
+    )
+
+
 def count_suppliers(uow) -> int:
     return uow.scalar(sa.select(sa.func.count()).select_from(Organisation).where(Organisation.kind == OrganisationKind.SUPPLIER))
 

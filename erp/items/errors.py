@@ -16,3 +16,8 @@ class ItemNotFound(NotFound):
     # security hides those).
     code = "item-not-found"
     message = N_("There is no such item.")
+
+
+class ItemImportNotFound(NotFound):
+    code = "item-import-not-found"
+    message = N_("There is no such import.")

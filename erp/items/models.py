@@ -3,10 +3,13 @@ EUDAMED, China NMPA UDI database) and the storage conditions of cold-chain items
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.dialects.postgresql import JSONB
 
 from erp.items.udi import ISSUING_AGENCIES
 from kernel.models import Base, TenantOwned, Timestamps
@@ -80,3 +83,28 @@ DEVICE_CATEGORIES = ("finished_device", "contract_manufactured")
 # - US 21 CFR 860: Class I, II, III;
 # - China, 医疗器械监督管理条例 (State Council Order 739): 第一类, 第二类, 第三类.
 DEVICE_CLASSES = ("I", "Is", "Im", "Ir", "IIa", "IIb", "III", "US-I", "US-II", "US-III", "CN-I", "CN-II", "CN-III")
+
+
+IMPORT_STATUSES = ("queued", "running", "done", "failed")
+
+
+class ItemImport(TenantOwned, Timestamps, Base):
+    """An import of items from a file (erp.items.imports): the file, who sent it, how far
+    the check has got, and the outcome - counts, or every error by row and column."""
+
+    __tablename__ = "item_import"
+    __table_args__ = (
+        sa.CheckConstraint(_within("status", IMPORT_STATUSES), name="status"),
+        sa.CheckConstraint("done >= 0 and done <= total", name="progress"),
+        sa.Index("ix_item_import_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    filename: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+    content: orm.Mapped[bytes] = orm.mapped_column(sa.LargeBinary, deferred=True)
+    status: orm.Mapped[str] = orm.mapped_column(sa.String(20), server_default="queued")
+    encoding: orm.Mapped[str | None] = orm.mapped_column(sa.String(20))
+    total: orm.Mapped[int] = orm.mapped_column(server_default="0")
+    done: orm.Mapped[int] = orm.mapped_column(server_default="0")
+    report: orm.Mapped[dict | None] = orm.mapped_column(JSONB)
+    created_by: orm.Mapped[uuid.UUID | None]
+    finished_at: orm.Mapped[datetime | None]

@@ -13,6 +13,7 @@ from auth.permissions import require
 from erp.items.errors import DuplicatePartNumber, DuplicateUdiDi, ItemNotFound
 from erp.items.models import CATEGORIES, DEVICE_CATEGORIES, DEVICE_CLASSES, UNITS, Item
 from erp.items.udi import ISSUING_AGENCIES, UNKNOWN_AGENCY, InvalidUdiDi, normalise_basic_udi_di, normalise_udi_di
+from erp.pagination import Page, check_limit, decode_cursor, encode_cursor
 from kernel.errors import N_, ValidationFailed
 
 # Limits come from the columns, so the API schema, the checks and the table agree.
@@ -88,7 +89,7 @@ def create_item(
 ) -> Item:
     require(actor, "items.manage")
     raw = {field: value for field, value in locals().items() if field in FIELDS}
-    values = _checked(raw)
+    values = checked_values(raw)
     item = Item(**values)
 
     def write() -> None:
@@ -119,7 +120,7 @@ def update_item(uow, actor, *, item_id: uuid.UUID, **changes) -> Item:
     if item is None:
         raise ItemNotFound()
     current = {field: getattr(item, field) for field in FIELDS}
-    values = _checked(current | changes, unchanged={f for f in FIELDS if f not in changes})
+    values = checked_values(changes, current=current)
     changed = {field: value for field, value in values.items() if current[field] != value}
     if changed:
 
@@ -129,6 +130,54 @@ def update_item(uow, actor, *, item_id: uuid.UUID, **changes) -> Item:
 
         _save(uow, write, values, item_id=item.id)
     return item
+
+
+def list_items(uow, actor, *, after: str | None = None, limit: int = 50, query: str | None = None) -> Page[Item]:
+    """Newest first, `limit` at a time; `after` is the previous page's next_cursor.
+    `query`: part numbers starting with it (as typed or in capitals)."""
+    require(actor, "items.view")
+    check_limit(limit)
+    stmt = sa.select(Item).order_by(Item.created_at.desc(), Item.id.desc()).limit(limit + 1)
+    prefix = _clean(query)
+    if prefix:
+        stmt = stmt.where(sa.or_(*(_starting_with(p) for p in sorted({prefix, prefix.upper()}))))
+    if after:
+        created_at, row_id = decode_cursor(after)
+        stmt = stmt.where(sa.tuple_(Item.created_at, Item.id) < sa.tuple_(created_at, row_id))
+    rows = list(uow.session.scalars(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=rows, next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
+
+
+def _starting_with(prefix: str):
+    # A range, not LIKE: LIKE is not leakproof, so under row-level security it cannot use
+    # the (tenant_id, part_number) index (notes/postgres.md). The database collates "C"
+    # (code point order), so every string starting with `prefix` is in [prefix, next).
+    if not PART_NUMBER.fullmatch(prefix):
+        return sa.false()  # no part number has other characters
+    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return sa.and_(Item.part_number >= prefix, Item.part_number < following)
+
+
+def all_items(uow, actor) -> list[Item]:
+    """Every item of the tenant, by part number (exports)."""
+    require(actor, "items.view")
+    return list(uow.session.scalars(sa.select(Item).order_by(Item.part_number)))
+
+
+# What create_item takes when a field is not given.
+DEFAULTS = dict.fromkeys(FIELDS) | dict.fromkeys(LABEL_FIELDS, False)
+
+
+def checked_values(fields: dict, *, current: dict | None = None) -> dict:
+    """The values an item would be stored with - after create_item(**fields) when
+    `current` is None, else after update_item(**fields) of the item whose values are
+    `current` - cleaned and normalised; or ValidationFailed naming every bad field.
+    Nothing is read or written: the unique part number and UDI-DI are the caller's."""
+    if current is None:
+        return _checked(DEFAULTS | fields)
+    return _checked(current | fields, unchanged={f for f in FIELDS if f not in fields})
 
 
 def _save(uow, write, values: dict, *, item_id: uuid.UUID | None) -> None:

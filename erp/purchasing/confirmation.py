@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm.exc import StaleDataError
 
+from audit import service as audit
+from auth.models import User
 from auth.permissions import require
 from erp.items.models import Item
 from erp.purchasing.errors import (
@@ -42,8 +44,10 @@ from erp.purchasing.models import (
     PurchaseOrderLine,
     PurchaseOrderSchedule,
 )
+from erp.suppliers import service as suppliers
 from kernel.clock import utcnow
 from kernel.errors import N_, ValidationFailed
+from kernel.mail import queue_mail
 from tenants import service as tenants
 
 # Units counted in whole numbers; every other unit takes up to MAX_DECIMALS decimals.
@@ -54,6 +58,8 @@ MAX_QUANTITY = Decimal(10) ** 14  # numeric(18, 4)
 MAX_PRICE = Decimal(10) ** 12  # numeric(18, 6)
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_COMMENT = 2000
+HISTORY_LIMIT = 200  # audit events shown with an order, newest first
+ISSUED_MAIL = "erp/purchasing/po_issued"
 # Statuses in which the supplier answers lines and the buyer decides on the answers.
 AWAITING = ("issued", "partially_acknowledged")
 
@@ -80,6 +86,7 @@ CURRENCY_CODE = N_("Enter a three-letter currency code, such as EUR.")
 NO_SUPPLIER = N_("Choose one of your suppliers.")
 NO_ITEM = N_("Choose one of the items.")
 NO_SITE = N_("Choose one of your own sites.")
+DISQUALIFIED = N_("The supplier is disqualified for this item (approved supplier list).")
 NO_LINES = N_("An order needs at least one line.")
 SCHEDULE_EMPTY = N_("A schedule needs at least one delivery.")
 SCHEDULE_SUM = N_("The quantities of the schedule must add up to the quantity of the line.")
@@ -110,6 +117,9 @@ class PurchaseOrderDetail:
     supplier_name_zh: str | None
     lines: list[LineDetail]
     reason_codes: list[PoReasonCode]
+    # The lines' items by id, and the names of the people who answered and decided.
+    items: dict[uuid.UUID, Item] = field(default_factory=dict)
+    people: dict[uuid.UUID, str] = field(default_factory=dict)
 
     @property
     def acknowledgement_hours(self) -> float | None:
@@ -146,7 +156,13 @@ def reason_codes(uow, *, active_only: bool = False) -> list[PoReasonCode]:
 
 def create_purchase_order(uow, actor, *, supplier_id: uuid.UUID, currency: str, lines: list[dict]) -> PurchaseOrder:
     """A draft order: lines of {item_id, quantity, unit_price, requested_date,
-    ship_to_site_id?, schedule?: [{quantity, date}]}, each priced in `currency`."""
+    ship_to_site_id?, schedule?: [{quantity, date}]}, each priced in `currency`.
+
+    The approved supplier list (erp.suppliers) is checked for the supplier as a whole: a
+    line of an item the supplier is disqualified for is refused (SupplierDisqualified,
+    naming the supplier, the item, and the date and reason). Conditional and probation
+    do not block (the screens will warn); an item the list says nothing about is allowed,
+    so tenants can adopt the list gradually."""
     require(actor, "po.manage")
     today = utcnow().date()
     errors: dict[str, str] = {}
@@ -163,12 +179,17 @@ def create_purchase_order(uow, actor, *, supplier_id: uuid.UUID, currency: str, 
     items = {item.id: item for item in uow.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
     site_ids = {line.get("ship_to_site_id") for line in lines if isinstance(line.get("ship_to_site_id"), uuid.UUID)}
     sites = tenants.sites_by_id(uow, ids=site_ids)
+    blocked = suppliers.disqualified_items(uow, supplier_id=supplier.id, item_ids=items) if "supplier_id" not in errors else {}
+    refusal = None
     checked = []
     for n, line in enumerate(lines):
         at = f"lines.{n}."
         item = items.get(line.get("item_id"))
         if item is None:
             errors[at + "item_id"] = NO_ITEM
+        elif item.id in blocked:
+            errors[at + "item_id"] = DISQUALIFIED
+            refusal = refusal or (item, blocked[item.id])
         uom = item.uom if item else None
         quantity = _quantity(line.get("quantity"), uom, errors, at + "quantity")
         price = _price(line.get("unit_price"), errors, at + "unit_price")
@@ -184,6 +205,8 @@ def create_purchase_order(uow, actor, *, supplier_id: uuid.UUID, currency: str, 
         if line.get("schedule"):
             schedule = _schedule(line["schedule"], quantity, uom, errors, at + "schedule", today=today)
         checked.append((item, quantity, price, requested, site_id, schedule))
+    if refusal:
+        raise suppliers.disqualification(supplier, *refusal, errors=errors)
     if errors:
         raise ValidationFailed(errors=errors)
     po = PurchaseOrder(
@@ -233,7 +256,33 @@ def issue_purchase_order(uow, actor, *, po_id: uuid.UUID, version: int) -> Purch
     po.status = "issued"
     po.issued_at = utcnow()
     _write(uow, po)
+    _tell_supplier(uow, po)
     return po
+
+
+def _tell_supplier(uow, po: PurchaseOrder) -> None:
+    """Mail the supplier's people who confirm orders, each in their language (sent after
+    the commit, through the outbox)."""
+    tenant = tenants.own_organisation(uow)  # the customer, named as the tenant names itself
+    supplier = tenants.organisations_by_id(uow, ids=[po.supplier_id])[po.supplier_id]
+    lines = _lines(uow, po)
+    for person in tenants.members_holding(uow, organisation_id=po.supplier_id, permission="po.confirm"):
+        chinese = (person.locale or "").startswith("zh")
+        queue_mail(
+            uow,
+            to=person.email,
+            template=ISSUED_MAIL,
+            locale=person.locale,
+            context={
+                "full_name": person.full_name,
+                "number": po.number,
+                "customer": tenant.name_zh if chinese and tenant.name_zh else tenant.name,
+                "supplier": supplier.name_zh if chinese and supplier.name_zh else supplier.name,
+                "line_count": len(lines),
+                "first_date": min(line.requested_date for line in lines) if lines else None,
+                "path": f"/purchase-orders/{po.id}",
+            },
+        )
 
 
 # -- supplier: answer lines --------------------------------------------------------------
@@ -446,12 +495,52 @@ def get_purchase_order_detail(uow, *, po_id: uuid.UUID) -> PurchaseOrderDetail:
     ):
         answers.setdefault(response.purchase_order_line_id, []).append(response)
     supplier = tenants.organisations_by_id(uow, ids={po.supplier_id}).get(po.supplier_id)
+    item_ids = {x.item_id for x in lines}
+    items = {i.id: i for i in uow.session.scalars(sa.select(Item).where(Item.id.in_(item_ids)))} if item_ids else {}
+    people_ids = {p for rs in answers.values() for r in rs for p in (r.responded_by, r.decided_by) if p is not None}
+    people = dict(uow.execute(sa.select(User.id, User.full_name).where(User.id.in_(people_ids))).all()) if people_ids else {}
     return PurchaseOrderDetail(
         order=po,
         supplier_name=supplier.name if supplier else "",
         supplier_name_zh=supplier.name_zh if supplier else None,
         lines=[LineDetail(line=x, schedule=schedules.get(x.id, []), responses=answers.get(x.id, [])) for x in lines],
         reason_codes=reason_codes(uow, active_only=True),
+        items=items,
+        people=people,
+    )
+
+
+def response_order_id(uow, *, response_id: uuid.UUID) -> uuid.UUID:
+    """The order an answer belongs to (ResponseNotFound when the caller may not see it)."""
+    require(uow.actor, "po.view")
+    found = uow.scalar(sa.select(PoLineResponse.purchase_order_id).where(PoLineResponse.id == response_id))
+    if found is None:
+        raise ResponseNotFound()
+    return found
+
+
+def purchase_order_trail(uow, detail: PurchaseOrderDetail, *, limit: int = HISTORY_LIMIT) -> list[audit.TrailEvent]:
+    """The audit trail of an order (as read by get_purchase_order_detail): the events of
+    the order, its lines, the supplier's answers and the delivery schedules (replaced ones
+    too), newest first. The trail shows every changed field, so it needs audit.view - a
+    permission only the tenant's own people can hold."""
+    require(uow.actor, "audit.view")
+    po = detail.order
+    line_ids = [str(d.line.id) for d in detail.lines]
+    return audit.events_of(
+        uow,
+        rows={
+            "purchase_order": [str(po.id)],
+            "purchase_order_line": line_ids,
+            "po_line_response": [str(r.id) for d in detail.lines for r in d.responses],
+            "purchase_order_schedule": [str(s.id) for d in detail.lines for s in d.schedule],
+        },
+        children={
+            "purchase_order_line": ("purchase_order_id", [str(po.id)]),
+            "po_line_response": ("purchase_order_id", [str(po.id)]),
+            "purchase_order_schedule": ("purchase_order_line_id", line_ids),
+        },
+        limit=limit,
     )
 
 

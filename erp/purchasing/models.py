@@ -46,6 +46,13 @@ class PurchaseOrder(TenantOwned, Timestamps, Base):
         sa.Index("ix_purchase_order_supplier_created", "tenant_id", "supplier_id", "created_at", "id"),
         # For app.purchase_order_exists (an id probed across tenants); ids are UUIDv7.
         sa.Index("ix_purchase_order_id", "id", unique=True),
+        # Orders awaiting the supplier's answer, oldest issue first: overdue reminders.
+        sa.Index(
+            "ix_purchase_order_awaiting",
+            "tenant_id",
+            "issued_at",
+            postgresql_where=sa.text("status in ('issued', 'partially_acknowledged')"),
+        ),
         sa.CheckConstraint(_within("status", STATUSES), name="status"),
     )
 
@@ -61,6 +68,8 @@ class PurchaseOrder(TenantOwned, Timestamps, Base):
     issued_at: orm.Mapped[datetime | None]
     # Set once, when every line is first accepted: minus issued_at, the time to acknowledge.
     acknowledged_at: orm.Mapped[datetime | None]
+    # The last overdue reminder mailed to the supplier (erp.purchasing.reminders).
+    reminded_at: orm.Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -151,3 +160,62 @@ class PoLineResponse(TenantOwned, Base):
     decided_by: orm.Mapped[uuid.UUID | None]
     decided_at: orm.Mapped[datetime | None]
     decision_note: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+
+
+class PoMessage(TenantOwned, Base):
+    """One message of a purchase order's thread between buyer and supplier. Written once:
+    the thread is a record (and each message is in the audit trail)."""
+
+    __tablename__ = "po_message"
+    __table_args__ = (
+        tenant_fk(["purchase_order_id"], "purchase_order", ondelete="CASCADE"),
+        tenant_fk(["supplier_id"], "organisation"),
+        sa.Index("ix_po_message_order", "tenant_id", "purchase_order_id", "created_at"),
+    )
+
+    purchase_order_id: orm.Mapped[uuid.UUID]
+    supplier_id: orm.Mapped[uuid.UUID]
+    author_id: orm.Mapped[uuid.UUID | None]
+    author_name: orm.Mapped[str] = orm.mapped_column(sa.String(200))
+    # Which side wrote it: "buyer" or "supplier".
+    side: orm.Mapped[str] = orm.mapped_column(sa.String(10))
+    body: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    created_at: orm.Mapped[datetime] = orm.mapped_column(server_default=sa.func.now())
+
+
+class PurchasingSetting(TenantOwned, Timestamps, Base):
+    """The tenant's purchasing rules; one row per tenant, made on first change."""
+
+    __tablename__ = "purchasing_setting"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id"),
+        sa.CheckConstraint("ack_reminder_days between 0 and 60", name="ack_reminder_days"),
+    )
+
+    # Days after issue without the supplier's full acknowledgement before the order is
+    # overdue (highlighted, and the supplier reminded by email every as many days); 0: off.
+    ack_reminder_days: orm.Mapped[int] = orm.mapped_column(server_default="3")
+
+
+class PoRevision(TenantOwned, Base):
+    """A change order: what changed from one revision of an order to the next, and the
+    lines as they were before, so every revision can be shown and compared."""
+
+    __tablename__ = "po_revision"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "purchase_order_id", "revision"),
+        tenant_fk(["purchase_order_id"], "purchase_order", ondelete="CASCADE"),
+        tenant_fk(["supplier_id"], "organisation"),
+    )
+
+    purchase_order_id: orm.Mapped[uuid.UUID]
+    supplier_id: orm.Mapped[uuid.UUID]
+    # The revision this change order made (the one before it is revision - 1).
+    revision: orm.Mapped[int]
+    reason: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    # [{"line_no", "change": added|removed|changed, "field", "from", "to"}]
+    diff: orm.Mapped[list] = orm.mapped_column(JSONB)
+    # The lines before the change: [{"line_no", "item_id", "quantity", "unit_price", "requested_date", "status"}]
+    previous_lines: orm.Mapped[list] = orm.mapped_column(JSONB)
+    changed_by: orm.Mapped[uuid.UUID | None]
+    changed_at: orm.Mapped[datetime] = orm.mapped_column(server_default=sa.func.now())

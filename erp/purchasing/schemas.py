@@ -27,6 +27,8 @@ class PurchaseOrderOut(BaseModel):
     line_count: int
     # Money travels as a decimal string: JSON numbers would round it.
     total: Decimal = Field(description="Sum of quantity × unit price over the lines, as a decimal string")
+    issued_at: datetime | None = None
+    overdue: bool = Field(False, description="Awaiting the supplier's acknowledgement longer than the tenant allows")
 
     @classmethod
     def of(cls, row) -> PurchaseOrderOut:
@@ -40,6 +42,8 @@ class PurchaseOrderOut(BaseModel):
             supplier=SupplierRef(id=row.supplier_id, name=row.supplier_name, name_zh=row.supplier_name_zh),
             line_count=row.line_count,
             total=money(row.total),
+            issued_at=row.issued_at,
+            overdue=row.overdue,
         )
 
 
@@ -246,3 +250,62 @@ class PurchaseOrderDetailOut(BaseModel):
 def _plain(amount: Decimal | None) -> Decimal | None:
     """Without trailing zeros or an exponent: 100.0000 is 100."""
     return None if amount is None else Decimal(format(amount.normalize(), "f"))
+
+
+class MessageIn(BaseModel):
+    """A message to the other side of a purchase order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(max_length=5000, examples=["Can you ship line 10 a week early?"])
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # straight from the PoMessage row
+
+    id: uuid.UUID
+    side: str = Field(description='"buyer" or "supplier"')
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+class MessageList(BaseModel):
+    items: list[MessageOut]
+
+
+class ChangeIn(BaseModel):
+    """One change of a change order: a line changed ({line_id, quantity?, unit_price?,
+    requested_date?}), removed ({line_id, remove: true}) or added ({item_id, quantity,
+    unit_price, requested_date})."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line_id: uuid.UUID | None = None
+    remove: bool = False
+    item_id: uuid.UUID | None = None
+    quantity: Amount | None = None
+    unit_price: Amount | None = None
+    requested_date: date | None = None
+
+
+class RevisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(description="The order's `version` as read: a changed order is refused with 409")
+    reason: str = Field(max_length=2000, description="Why; the supplier sees it", examples=["Forecast raised for Q1"])
+    changes: list[ChangeIn]
+
+
+class RevisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # straight from the PoRevision row
+
+    revision: int
+    reason: str
+    diff: list[dict] = Field(description='[{"line_no", "change": added|removed|changed, "field", "from", "to"}]')
+    previous_lines: list[dict] = Field(description="The lines as they were before this revision")
+    changed_at: datetime
+
+
+class RevisionList(BaseModel):
+    items: list[RevisionOut]

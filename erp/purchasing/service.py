@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from auth.permissions import require
 from erp.pagination import Page, check_limit, decode_cursor, encode_cursor
+from erp.purchasing import reminders
 from erp.purchasing.errors import PurchaseOrderNotFound
 from erp.purchasing.models import STATUSES, PurchaseOrder, PurchaseOrderLine
 from kernel.errors import N_
@@ -49,6 +50,9 @@ class PurchaseOrderRow:
     supplier_name_zh: str | None
     line_count: int
     total: Decimal
+    issued_at: datetime | None = None
+    # Waiting for the supplier's acknowledgement longer than the tenant allows.
+    overdue: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,8 @@ def list_purchase_orders(uow, *, after: str | None = None, limit: int = 50) -> P
     more = len(rows) > limit
     rows = rows[:limit]
     suppliers = tenants.organisations_by_id(uow, ids={po.supplier_id for po, _, _ in rows})
-    items = [_row(po, count, total, suppliers.get(po.supplier_id)) for po, count, total in rows]
+    days = reminders.reminder_days(uow)
+    items = [_row(po, count, total, suppliers.get(po.supplier_id), days) for po, count, total in rows]
     next_cursor = encode_cursor(rows[-1][0].created_at, rows[-1][0].id) if more else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -92,7 +97,8 @@ def get_purchase_order(uow, *, po_id: uuid.UUID) -> PurchaseOrderRow:
     if found is None:
         raise PurchaseOrderNotFound()
     po, count, total = found
-    return _row(po, count, total, tenants.organisations_by_id(uow, ids={po.supplier_id}).get(po.supplier_id))
+    supplier = tenants.organisations_by_id(uow, ids={po.supplier_id}).get(po.supplier_id)
+    return _row(po, count, total, supplier, reminders.reminder_days(uow))
 
 
 def purchase_order_exists_elsewhere(uow, *, po_id: uuid.UUID) -> bool:
@@ -115,7 +121,7 @@ def _with_totals():
     return sa.select(PurchaseOrder, totals.c.line_count, totals.c.total).join(totals, sa.true())
 
 
-def _row(po: PurchaseOrder, line_count: int, total: Decimal, supplier) -> PurchaseOrderRow:
+def _row(po: PurchaseOrder, line_count: int, total: Decimal, supplier, reminder_days: int = 0) -> PurchaseOrderRow:
     return PurchaseOrderRow(
         id=po.id,
         number=po.number,
@@ -128,6 +134,8 @@ def _row(po: PurchaseOrder, line_count: int, total: Decimal, supplier) -> Purcha
         supplier_name_zh=supplier.name_zh if supplier else None,
         line_count=line_count,
         total=Decimal(total),
+        issued_at=po.issued_at,
+        overdue=reminders.is_overdue(po.status, po.issued_at, reminder_days),
     )
 
 

@@ -6,10 +6,22 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from erp.purchasing import confirmation
+from erp.purchasing import changes, confirmation, messages
 from erp.purchasing import service as purchasing
 from erp.purchasing.errors import PurchaseOrderNotFound
-from erp.purchasing.schemas import DecisionIn, PurchaseOrderCreate, PurchaseOrderDetailOut, ResponsesIn, VersionIn
+from erp.purchasing.schemas import (
+    DecisionIn,
+    MessageIn,
+    MessageList,
+    MessageOut,
+    PurchaseOrderCreate,
+    PurchaseOrderDetailOut,
+    ResponsesIn,
+    RevisionIn,
+    RevisionList,
+    RevisionOut,
+    VersionIn,
+)
 from portal.api.idempotency import idempotent
 from portal.api.openapi import operation
 from portal.api.parsing import json_body
@@ -130,3 +142,85 @@ def decide_on_response(response_id):
         request_uow(), identity.actor, response_id=response_id, accept=data.accept, note=data.note, version=data.version
     )
     return jsonify(_detail(response.purchase_order_id))
+
+
+@blueprint.get("/purchase-orders/<uuid:po_id>/messages")
+@operation(
+    summary="The order's message thread, oldest first",
+    tags=("purchasing",),
+    responses={200: MessageList, 401: None, 403: None, 404: None},
+)
+@permission_required("po.view")
+def purchase_order_messages(po_id):
+    identity = api_identity()
+    uow = request_uow()
+    try:
+        confirmation.get_purchase_order_detail(uow, po_id=po_id)  # 404 for an order the caller may not see
+    except PurchaseOrderNotFound:
+        _not_found(po_id)
+        raise
+    found = messages.list_messages(uow, identity.actor, po_id=po_id)
+    return jsonify(MessageList(items=[MessageOut.model_validate(m) for m in found]).model_dump(mode="json"))
+
+
+@blueprint.post("/purchase-orders/<uuid:po_id>/messages")
+@operation(
+    summary="Write to the other side of the order",
+    tags=("purchasing",),
+    body=MessageIn,
+    description="The buyer side needs po.manage, the supplier side po.confirm.",
+    responses={201: MessageOut, 401: None, 403: None, 404: None, 422: None},
+)
+@permission_required("po.manage", "po.confirm")
+def post_purchase_order_message(po_id):
+    identity = api_identity()
+    data = json_body(MessageIn)
+    author = getattr(identity, "full_name", None) or identity.actor.name
+    try:
+        message = messages.post_message(request_uow(), identity.actor, po_id=po_id, body=data.body, author_name=author)
+    except PurchaseOrderNotFound:
+        _not_found(po_id)
+        raise
+    return jsonify(MessageOut.model_validate(message).model_dump(mode="json")), 201
+
+
+@blueprint.get("/purchase-orders/<uuid:po_id>/revisions")
+@operation(
+    summary="The order's change orders, newest first, each with its diff",
+    tags=("purchasing",),
+    responses={200: RevisionList, 401: None, 403: None, 404: None},
+)
+@permission_required("po.view")
+def purchase_order_revisions(po_id):
+    api_identity()
+    uow = request_uow()
+    try:
+        confirmation.get_purchase_order_detail(uow, po_id=po_id)  # 404 for an order the caller may not see
+    except PurchaseOrderNotFound:
+        _not_found(po_id)
+        raise
+    found = changes.list_revisions(uow, po_id=po_id)
+    return jsonify(RevisionList(items=[RevisionOut.model_validate(r) for r in found]).model_dump(mode="json"))
+
+
+@blueprint.post("/purchase-orders/<uuid:po_id>/revisions")
+@operation(
+    summary="Change an issued order: a new revision the supplier confirms again",
+    tags=("purchasing",),
+    body=RevisionIn,
+    description="Changed and added lines are open again for the supplier; untouched lines keep their acceptance. " + STALE,
+    responses={201: PurchaseOrderDetailOut, 401: None, 403: None, 404: None, 409: None, 422: None},
+)
+@permission_required("po.manage")
+def revise_purchase_order(po_id):
+    identity = api_identity()
+    data = json_body(RevisionIn)
+    change_list = [c.model_dump(exclude_none=True) for c in data.changes]
+    try:
+        changes.revise_purchase_order(
+            request_uow(), identity.actor, po_id=po_id, version=data.version, changes=change_list, reason=data.reason
+        )
+    except PurchaseOrderNotFound:
+        _not_found(po_id)
+        raise
+    return jsonify(_detail(po_id)), 201

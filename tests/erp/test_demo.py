@@ -21,3 +21,27 @@ def test_the_demo_seeds_once_with_a_draft_to_issue_and_an_api_client(tx):
     client_id, secret = demo.api_client(tx)
     again_id, again_secret = demo.api_client(tx)
     assert client_id == again_id and secret != again_secret  # rotated at every start
+
+
+def test_the_demos_disqualified_item_is_refused_on_a_new_order(tx):
+    import datetime
+
+    import pytest
+
+    from erp.items.models import Item
+    from erp.purchasing import confirmation
+    from kernel.errors import DomainError
+    from kernel.uow import Actor
+    from tenants.models import Organisation
+
+    demo.seed(tx)
+    with tx.uow() as uow:
+        tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
+    with tx.uow(tenant_id=tenant_id) as uow:
+        acme = uow.session.scalar(sa.select(Organisation).where(Organisation.code == "ACME"))
+        pouch = uow.session.scalar(sa.select(Item).where(Item.part_number == "SB-3300"))
+        soon = datetime.date.today() + datetime.timedelta(days=9)
+        line = {"item_id": pouch.id, "quantity": "10", "unit_price": "1", "requested_date": soon}
+        with pytest.raises(DomainError) as refused:
+            confirmation.create_purchase_order(uow, Actor.system("test"), supplier_id=acme.id, currency="EUR", lines=[line])
+        assert "disqualified" in str(refused.value)

@@ -109,3 +109,56 @@ def test_who_may_call_what(app, client, tx, world, who):
     assert client.get(f"/api/v1/purchase-orders/{order}/detail").status_code == 200
     body = {"revision": 1, "version": 2, "responses": []}
     assert client.post(f"/api/v1/purchase-orders/{order}/responses", json=body, headers=csrf_header(client)).status_code == 403
+
+
+def test_the_message_thread_over_the_api(app, client, tx, world, other_world, who):
+    po_id = issued_order(tx, world, who)
+    login(client, world.users["buyer"])
+    posted = client.post(f"/api/v1/purchase-orders/{po_id}/messages", json={"body": "Early?"}, headers=csrf_header(client))
+    assert posted.status_code == 201 and posted.json["side"] == "buyer"
+    empty = client.post(f"/api/v1/purchase-orders/{po_id}/messages", json={"body": " "}, headers=csrf_header(client))
+    assert empty.status_code == 422 and "body" in empty.json["errors"]
+
+    supplier = app.test_client()
+    login(supplier, world.users["supplier1"])
+    reply = supplier.post(f"/api/v1/purchase-orders/{po_id}/messages", json={"body": "Friday."}, headers=csrf_header(supplier))
+    assert reply.status_code == 201 and reply.json["side"] == "supplier"
+    thread = supplier.get(f"/api/v1/purchase-orders/{po_id}/messages").json["items"]
+    assert [(m["side"], m["body"]) for m in thread] == [("buyer", "Early?"), ("supplier", "Friday.")]
+
+    other = app.test_client()
+    login(other, world.users["supplier2"])
+    assert other.get(f"/api/v1/purchase-orders/{po_id}/messages").status_code == 404
+    no = other.post(f"/api/v1/purchase-orders/{po_id}/messages", json={"body": "Me?"}, headers=csrf_header(other))
+    assert no.status_code == 404
+
+    viewer = app.test_client()
+    login(viewer, world.users["viewer"])
+    assert viewer.get(f"/api/v1/purchase-orders/{po_id}/messages").status_code == 200
+    refused = viewer.post(f"/api/v1/purchase-orders/{po_id}/messages", json={"body": "Hi"}, headers=csrf_header(viewer))
+    assert refused.status_code == 403
+
+
+def test_a_change_order_over_the_api(app, client, tx, world, who):
+    po_id = issued_order(tx, world, who)
+    login(client, world.users["buyer"])
+    seen = client.get(f"/api/v1/purchase-orders/{po_id}/detail").json
+    first = seen["lines"][0]["id"]
+    body = {"version": seen["version"], "reason": "Forecast up", "changes": [{"line_id": first, "quantity": "140"}]}
+    changed = client.post(f"/api/v1/purchase-orders/{po_id}/revisions", json=body, headers=csrf_header(client))
+    assert changed.status_code == 201, changed.json
+    assert changed.json["revision"] == 2 and changed.json["lines"][0]["quantity"] == "140"
+    [revision] = client.get(f"/api/v1/purchase-orders/{po_id}/revisions").json["items"]
+    assert revision["diff"] == [{"line_no": 10, "change": "changed", "field": "quantity", "from": "100", "to": "140"}]
+    stale = client.post(f"/api/v1/purchase-orders/{po_id}/revisions", json=body, headers=csrf_header(client))
+    assert stale.status_code == 409
+    body["version"] = changed.json["version"]
+    body["changes"] = [{"line_id": first, "quantity": "0"}]
+    bad = client.post(f"/api/v1/purchase-orders/{po_id}/revisions", json=body, headers=csrf_header(client))
+    assert bad.status_code == 422 and "changes.0.quantity" in bad.json["errors"]
+
+    supplier = app.test_client()
+    login(supplier, world.users["supplier1"])
+    assert len(supplier.get(f"/api/v1/purchase-orders/{po_id}/revisions").json["items"]) == 1
+    refused = supplier.post(f"/api/v1/purchase-orders/{po_id}/revisions", json=body, headers=csrf_header(supplier))
+    assert refused.status_code == 403

@@ -1,0 +1,3 @@
+from portal.items.views import blueprint
+
+__all__ = ["blueprint"]

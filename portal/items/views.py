@@ -1,0 +1,258 @@
+"""Item master pages on the buyer side: the list with search, an item, new and edit
+forms, export as CSV or XLSX and import from either."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+import uuid
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from erp.items import imports
+from erp.items import service as items
+from erp.items import tasks as item_tasks
+from erp.items.errors import DuplicatePartNumber, DuplicateUdiDi
+from kernel.errors import N_, ValidationFailed
+from portal import jobs
+from portal.items.forms import AGENCY_LABELS, CATEGORY_LABELS, LABELS, ImportForm, ItemForm
+from portal.shell import notify, permission_required, request_uow
+from portal.shell.errors import error_page
+from portal.shell.i18n import error_text, field_errors
+from portal.shell.identity import can
+from portal.shell.lifecycle import runtime
+from portal.shell.security_log import record_export
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("items", __name__, template_folder="templates")
+ERRORS_SHOWN = 200  # on the page; the downloadable report has every one
+CHOOSE_FILE = N_("Choose a CSV or XLSX file.")
+
+DEVICE_FIELDS = ("issuing_agency", "udi_di", "basic_udi_di", "device_class")
+STORAGE_FIELDS = (
+    "storage_temp_min_c",
+    "storage_temp_max_c",
+    "storage_humidity_min_pct",
+    "storage_humidity_max_pct",
+    "max_excursion_minutes",
+)
+
+
+@blueprint.context_processor
+def _labels():
+    return {"LABELS": LABELS, "CATEGORY_LABELS": CATEGORY_LABELS, "AGENCY_LABELS": AGENCY_LABELS}
+
+
+@blueprint.get("/items")
+@permission_required("items.view", side="buyer")
+def item_list():
+    cursor = request.args.get("cursor") or None
+    query = (request.args.get("q") or "").strip()[:100]
+    page = items.list_items(request_uow(), current_user.actor, after=cursor, query=query or None)
+    return render_template("items/list.html", page=page, first_page=cursor is None, query=query)
+
+
+@blueprint.route("/items/new", methods=["GET", "POST"])
+@permission_required("items.manage", side="buyer")
+def new_item():
+    form = ItemForm()
+    error = None
+    if form.validate_on_submit():
+        uow = request_uow()
+        uow.reason = "Item created"
+        try:
+            item = items.create_item(uow, current_user.actor, **form.values())
+        except (ValidationFailed, DuplicatePartNumber, DuplicateUdiDi) as failed:
+            error = _show(form, failed)
+        else:
+            notify(N_("Item %(part_number)s was created."), part_number=item.part_number)
+            return redirect(url_for("items.item_detail", item_id=item.id), code=303)
+    elif request.method == "POST":
+        error = gettext(ValidationFailed.message)
+    return _form_page(form, error, item=None)
+
+
+@blueprint.get("/items/<uuid:item_id>")
+@permission_required("items.view", side="buyer")
+def item_detail(item_id: uuid.UUID):
+    item = items.get_item(request_uow(), item_id=item_id)
+    return render_template("items/detail.html", item=item, device_fields=DEVICE_FIELDS, storage_fields=STORAGE_FIELDS)
+
+
+@blueprint.route("/items/<uuid:item_id>/edit", methods=["GET", "POST"])
+@permission_required("items.manage", side="buyer")
+def edit_item(item_id: uuid.UUID):
+    uow = request_uow()
+    item = items.get_item(uow, item_id=item_id)
+    form = ItemForm(obj=item)
+    error = None
+    if form.validate_on_submit():
+        uow.reason = "Item changed"
+        changes = form.values()
+        # Identifiers shown as stored and sent back unchanged stay as they are.
+        for name in ("issuing_agency", "udi_di", "basic_udi_di"):
+            if (changes[name] or "").strip() == (getattr(item, name) or ""):
+                del changes[name]
+        try:
+            items.update_item(uow, current_user.actor, item_id=item.id, **changes)
+        except (ValidationFailed, DuplicatePartNumber, DuplicateUdiDi) as failed:
+            uow.session.expire(item)  # the form keeps what was typed; the item is as stored
+            error = _show(form, failed)
+        else:
+            notify(N_("Item %(part_number)s was saved."), part_number=item.part_number)
+            return redirect(url_for("items.item_detail", item_id=item.id), code=303)
+    elif request.method == "POST":
+        error = gettext(ValidationFailed.message)
+    return _form_page(form, error, item=item)
+
+
+@blueprint.get("/items/export.csv")
+@permission_required("items.view", side="buyer")
+def export_csv():
+    return _export(imports.export_csv, "text/csv; charset=utf-8", "csv")
+
+
+@blueprint.get("/items/export.xlsx")
+@permission_required("items.view", side="buyer")
+def export_xlsx():
+    return _export(imports.export_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+
+
+def _export(write, mimetype: str, extension: str):
+    rows = items.all_items(request_uow(), current_user.actor)
+    record_export(what="items", rows=len(rows))
+    response = make_response(write(rows))
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="items.{extension}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _form_page(form: ItemForm, error: str | None, *, item):
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "items/form.html", form=form, error=error, item=item, device_fields=DEVICE_FIELDS, storage_fields=STORAGE_FIELDS
+    ), status
+
+
+def _show(form, failed) -> str:
+    """The service's field errors on the form's fields; the message for the page's top."""
+    errors = field_errors(failed)
+    if isinstance(failed, DuplicatePartNumber):
+        errors = {"part_number": error_text(failed)}
+    elif isinstance(failed, DuplicateUdiDi):
+        errors = {"udi_di": error_text(failed)}
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [message]
+    return error_text(failed)
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+@blueprint.route("/items/import", methods=["GET", "POST"])
+@permission_required("items.manage", side="buyer")
+def import_items():
+    form = ImportForm()
+    error = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        content = upload.read() if upload else b""
+        if not upload or not upload.filename:
+            error = gettext(CHOOSE_FILE)
+            form.file.errors = [error]
+        else:
+            uow = request_uow()
+            uow.reason = "Items imported"
+            try:
+                record = imports.start_import(uow, current_user.actor, filename=upload.filename, content=content)
+            except imports.ImportFileInvalid as bad:
+                error = error_text(bad)
+                form.file.errors = [error]
+            else:
+                if record.status == "queued":
+                    _defer_after_commit(uow, record)
+                return redirect(url_for("items.import_status", import_id=record.id), code=303)
+    elif request.method == "POST":
+        error = gettext(ValidationFailed.message)
+    return _import_page(form, error, 422 if request.method == "POST" else 200)
+
+
+@blueprint.url_value_preprocessor
+def _upload_limit(endpoint: str | None, values) -> None:
+    """The import form may send more than the app's usual limit. Set before any
+    before_request hook reads the body (the CSRF check does); the import's own limit is
+    checked on the file (erp.items.imports.MAX_BYTES), this one stops a far larger body."""
+    if endpoint == "items.import_items" and request.method == "POST":
+        request.max_content_length = imports.MAX_BYTES + 256 * 1024
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    message = gettext(imports.TOO_LARGE, megabytes=imports.MAX_BYTES // (1024 * 1024))
+    if can("items.manage") and not current_user.is_supplier:
+        return _import_page(ImportForm(formdata=None), message, 413)
+    return error_page(413, message)  # no form for those who may not import
+
+
+def _import_page(form, error, status):
+    return render_template(
+        "items/import.html",
+        form=form,
+        error=error,
+        columns=imports.COLUMNS,
+        max_megabytes=imports.MAX_BYTES // (1024 * 1024),
+        max_rows=imports.MAX_ROWS,
+        small=imports.SMALL,
+    ), status
+
+
+_open_lock = threading.Lock()
+
+
+def _defer_after_commit(uow, record) -> None:
+    rt, tenant_id, import_id = runtime(), str(uow.tenant_id), str(record.id)
+
+    def defer() -> None:
+        try:
+            with _open_lock:
+                jobs.job_app(rt).open()  # idempotent: opens the pool only when closed
+            item_tasks.import_items.defer(tenant_id=tenant_id, import_id=import_id)
+        except Exception:
+            log.exception("could not defer item import %s", import_id)
+
+    uow.after_commit(defer)
+
+
+@blueprint.get("/items/imports/<uuid:import_id>")
+@permission_required("items.manage", side="buyer")
+def import_status(import_id: uuid.UUID):
+    record = imports.get_import(request_uow(), current_user.actor, import_id=import_id)
+    report = imports.report_of(record)
+    context = {"record": record, "report": report, "errors_shown": ERRORS_SHOWN}
+    if request.headers.get("HX-Request") == "true":
+        return render_template("items/_import_status.html", **context)
+    return render_template("items/import_status.html", **context)
+
+
+@blueprint.get("/items/imports/<uuid:import_id>/errors.csv")
+@permission_required("items.manage", side="buyer")
+def import_errors(import_id: uuid.UUID):
+    record = imports.get_import(request_uow(), current_user.actor, import_id=import_id)
+    report = imports.report_of(record)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([gettext("Row"), gettext("Column"), gettext("Problem")])
+    for e in report.errors if report else []:
+        writer.writerow([e.row or "", e.field, gettext(e.message, **e.params)])
+    response = make_response(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    response.mimetype = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="item-import-errors-{record.id}.csv"'
+    return response
