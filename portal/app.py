@@ -9,7 +9,7 @@ from flask import Flask
 
 from kernel.runtime import Runtime
 from kernel.settings import Settings, load_settings
-from portal import account, admin, api, auth, home, items, jobs, purchasing, shell
+from portal import account, admin, api, auth, home, items, jobs, purchasing, shell, suppliers
 from portal.shell import health, throttle
 
 
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         home.blueprint,
         purchasing.blueprint,
         items.blueprint,
+        suppliers.blueprint,
         admin.blueprint,
         api.blueprint,
     ):

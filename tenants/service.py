@@ -205,6 +205,11 @@ def organisations_by_id(uow, *, ids) -> dict[uuid.UUID, Organisation]:
     return {org.id: org for org in uow.session.scalars(sa.select(Organisation).where(Organisation.id.in_(ids)))}
 
 
+def own_sites(uow) -> list[Site]:
+    """The tenant's own sites (ship-to addresses), by name."""
+    return list(uow.session.scalars(sa.select(Site).where(Site.supplier_id.is_(None)).order_by(Site.name, Site.id)))
+
+
 def sites_by_id(uow, *, ids) -> dict[uuid.UUID, Site]:
     """Sites by id (those the caller may see), for checking and naming them beside other
     domains' rows."""

@@ -131,8 +131,11 @@ DECLARED = {
     "items.item_list": ({"items.view"}, "buyer"),
     "items.new_item": ({"items.manage"}, "buyer"),
     "purchasing.add_reason_code": ({"po.manage"}, "buyer"),
+    "purchasing.create_purchase_order": ({"po.manage"}, "buyer"),
     "purchasing.decide": ({"po.manage"}, "buyer"),
+    "purchasing.import_purchase_orders": ({"po.manage"}, "buyer"),
     "purchasing.issue": ({"po.manage"}, "buyer"),
+    "purchasing.new_purchase_order": ({"po.manage"}, "buyer"),
     "purchasing.post_message": ({"po.confirm", "po.manage"}, None),
     "purchasing.purchase_order": ({"po.view"}, None),
     "purchasing.purchase_orders": ({"po.view"}, "buyer"),
@@ -141,6 +144,10 @@ DECLARED = {
     "purchasing.respond": ({"po.confirm"}, "supplier"),
     "purchasing.restore_reason_code": ({"po.manage"}, "buyer"),
     "purchasing.retire_reason_code": ({"po.manage"}, "buyer"),
+    "suppliers.add_contact": ({"suppliers.manage"}, "buyer"),
+    "suppliers.set_approval": ({"suppliers.manage"}, "buyer"),
+    "suppliers.supplier_detail": ({"suppliers.view"}, "buyer"),
+    "suppliers.supplier_list": ({"suppliers.view"}, "buyer"),
 }
 
 # A supplier user (the second supplier role), in supplier 1's company.
