@@ -18,6 +18,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from erp.items import service as items_service
 from erp.purchasing import changes, confirmation, messages, reminders
 from erp.purchasing import service as purchasing
 from erp.purchasing.errors import PurchaseOrderNotFound, ResponseNotFound
@@ -260,6 +261,7 @@ def _page(
     status: int = 200,
     message_error: str | None = None,
     message_text: str = "",
+    change_form: dict | None = None,
 ):
     uow = request_uow()
     try:
@@ -290,6 +292,11 @@ def _page(
         revisions=changes.list_revisions(uow, po_id=order.id),
         thread=messages.list_messages(uow, current_user.actor, po_id=order.id),
         can_write=can("po.confirm") if is_supplier else can("po.manage"),
+        can_change=not is_supplier and can("po.manage") and order.status in changes.CHANGEABLE,
+        change_form=change_form or {},
+        change_items=items_service.all_items(uow, current_user.actor)
+        if not is_supplier and can("po.manage") and can("items.view")
+        else [],
         message_error=message_error,
         message_text=message_text,
         diff_labels=DIFF_LABELS,

@@ -144,6 +144,7 @@ DECLARED = {
     "purchasing.respond": ({"po.confirm"}, "supplier"),
     "purchasing.restore_reason_code": ({"po.manage"}, "buyer"),
     "purchasing.retire_reason_code": ({"po.manage"}, "buyer"),
+    "purchasing.revise": ({"po.manage"}, "buyer"),
     "suppliers.add_contact": ({"suppliers.manage"}, "buyer"),
     "suppliers.set_approval": ({"suppliers.manage"}, "buyer"),
     "suppliers.supplier_detail": ({"suppliers.view"}, "buyer"),
