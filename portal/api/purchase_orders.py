@@ -7,8 +7,6 @@ from __future__ import annotations
 from flask import jsonify
 
 from erp.purchasing import changes, confirmation, messages
-from erp.purchasing import service as purchasing
-from erp.purchasing.errors import PurchaseOrderNotFound
 from erp.purchasing.schemas import (
     DecisionIn,
     MessageIn,
@@ -26,7 +24,7 @@ from portal.api.idempotency import idempotent
 from portal.api.openapi import operation
 from portal.api.parsing import json_body
 from portal.api.views import _principal, blueprint
-from portal.shell import api_identity, permission_required, request_uow, security_log
+from portal.shell import api_identity, permission_required, request_uow
 
 STALE = "A changed order (another `version` or `revision` than the one sent) is refused with 409."
 
@@ -34,12 +32,6 @@ STALE = "A changed order (another `version` or `revision` than the one sent) is 
 def _detail(po_id) -> dict:
     found = confirmation.get_purchase_order_detail(request_uow(), po_id=po_id)
     return PurchaseOrderDetailOut.of(found).model_dump(mode="json")
-
-
-def _not_found(po_id) -> None:
-    """Note a probe of another tenant's or supplier's order (the answer is 404 anyway)."""
-    if purchasing.purchase_order_exists_elsewhere(request_uow(), po_id=po_id):
-        security_log.foreign_record(field="po_id", value=str(po_id))
 
 
 @blueprint.post("/purchase-orders")
@@ -77,11 +69,7 @@ def create_purchase_order():
 def issue_purchase_order(po_id):
     identity = api_identity()
     data = json_body(VersionIn)
-    try:
-        confirmation.issue_purchase_order(request_uow(), identity.actor, po_id=po_id, version=data.version)
-    except PurchaseOrderNotFound:
-        _not_found(po_id)
-        raise
+    confirmation.issue_purchase_order(request_uow(), identity.actor, po_id=po_id, version=data.version)
     return jsonify(_detail(po_id))
 
 
@@ -95,11 +83,7 @@ def issue_purchase_order(po_id):
 @permission_required("po.view")
 def purchase_order_detail(po_id):
     api_identity()
-    try:
-        body = _detail(po_id)
-    except PurchaseOrderNotFound:
-        _not_found(po_id)
-        raise
+    body = _detail(po_id)
     return jsonify(body)
 
 
@@ -116,13 +100,9 @@ def respond_to_purchase_order(po_id):
     identity = api_identity()
     data = json_body(ResponsesIn)
     responses = [r.model_dump(exclude_none=True) for r in data.responses]
-    try:
-        confirmation.respond_to_purchase_order(
-            request_uow(), identity.actor, po_id=po_id, revision=data.revision, version=data.version, responses=responses
-        )
-    except PurchaseOrderNotFound:
-        _not_found(po_id)
-        raise
+    confirmation.respond_to_purchase_order(
+        request_uow(), identity.actor, po_id=po_id, revision=data.revision, version=data.version, responses=responses
+    )
     return jsonify(_detail(po_id))
 
 
@@ -154,11 +134,7 @@ def decide_on_response(response_id):
 def purchase_order_messages(po_id):
     identity = api_identity()
     uow = request_uow()
-    try:
-        confirmation.get_purchase_order_detail(uow, po_id=po_id)  # 404 for an order the caller may not see
-    except PurchaseOrderNotFound:
-        _not_found(po_id)
-        raise
+    confirmation.get_purchase_order_detail(uow, po_id=po_id)  # 404 for an order the caller may not see
     found = messages.list_messages(uow, identity.actor, po_id=po_id)
     return jsonify(MessageList(items=[MessageOut.model_validate(m) for m in found]).model_dump(mode="json"))
 
@@ -176,11 +152,7 @@ def post_purchase_order_message(po_id):
     identity = api_identity()
     data = json_body(MessageIn)
     author = getattr(identity, "full_name", None) or identity.actor.name
-    try:
-        message = messages.post_message(request_uow(), identity.actor, po_id=po_id, body=data.body, author_name=author)
-    except PurchaseOrderNotFound:
-        _not_found(po_id)
-        raise
+    message = messages.post_message(request_uow(), identity.actor, po_id=po_id, body=data.body, author_name=author)
     return jsonify(MessageOut.model_validate(message).model_dump(mode="json")), 201
 
 
@@ -194,11 +166,7 @@ def post_purchase_order_message(po_id):
 def purchase_order_revisions(po_id):
     api_identity()
     uow = request_uow()
-    try:
-        confirmation.get_purchase_order_detail(uow, po_id=po_id)  # 404 for an order the caller may not see
-    except PurchaseOrderNotFound:
-        _not_found(po_id)
-        raise
+    confirmation.get_purchase_order_detail(uow, po_id=po_id)  # 404 for an order the caller may not see
     found = changes.list_revisions(uow, po_id=po_id)
     return jsonify(RevisionList(items=[RevisionOut.model_validate(r) for r in found]).model_dump(mode="json"))
 
@@ -216,11 +184,7 @@ def revise_purchase_order(po_id):
     identity = api_identity()
     data = json_body(RevisionIn)
     change_list = [c.model_dump(exclude_none=True) for c in data.changes]
-    try:
-        changes.revise_purchase_order(
-            request_uow(), identity.actor, po_id=po_id, version=data.version, changes=change_list, reason=data.reason
-        )
-    except PurchaseOrderNotFound:
-        _not_found(po_id)
-        raise
+    changes.revise_purchase_order(
+        request_uow(), identity.actor, po_id=po_id, version=data.version, changes=change_list, reason=data.reason
+    )
     return jsonify(_detail(po_id)), 201

@@ -10,14 +10,13 @@ from flask_wtf.csrf import generate_csrf
 from erp.items import service as items
 from erp.items.schemas import ItemCreate, ItemOut, ItemUpdate
 from erp.purchasing import service as purchasing
-from erp.purchasing.errors import PurchaseOrderNotFound
 from erp.purchasing.schemas import PurchaseOrderOut, PurchaseOrderPage, PurchaseOrderQuery
 from portal.api import oauth
 from portal.api.idempotency import idempotent
 from portal.api.openapi import document, operation
 from portal.api.parsing import json_body, query
 from portal.api.schemas import ClientOut, MembershipOut, MeOut, OrganisationOut, TenantOut, UserOut, tenant_of
-from portal.shell import api_identity, permission_required, request_uow, security_log
+from portal.shell import api_identity, permission_required, request_uow
 from tenants import service as tenants
 
 PREFIX = "/api/v1"
@@ -99,13 +98,7 @@ def purchase_orders():
 @permission_required("po.view")
 def purchase_order(po_id):
     api_identity()
-    uow = request_uow()
-    try:
-        row = purchasing.get_purchase_order(uow, po_id=po_id)
-    except PurchaseOrderNotFound:
-        if purchasing.purchase_order_exists_elsewhere(uow, po_id=po_id):
-            security_log.foreign_record(field="po_id", value=str(po_id))
-        raise
+    row = purchasing.get_purchase_order(request_uow(), po_id=po_id)
     return jsonify(PurchaseOrderOut.of(row).model_dump(mode="json"))
 
 

@@ -13,9 +13,8 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from erp.purchasing import changes, confirmation
-from erp.purchasing.errors import PurchaseOrderNotFound
 from kernel.errors import N_, DomainError, ValidationFailed
-from portal.purchasing.orders import _page, _probe, _version
+from portal.purchasing.orders import _page, _version
 from portal.purchasing.views import blueprint
 from portal.shell import notify, permission_required, request_uow
 from portal.shell.i18n import field_errors
@@ -28,11 +27,7 @@ FIELDS = ("quantity", "unit_price", "requested_date")
 def revise(po_id: uuid.UUID):
     version = _version()
     uow = request_uow()
-    try:
-        detail = confirmation.get_purchase_order_detail(uow, po_id=po_id)
-    except PurchaseOrderNotFound:
-        _probe(po_id)
-        raise
+    detail = confirmation.get_purchase_order_detail(uow, po_id=po_id)
     change_list, labels = _changes(detail)
     try:
         revision = changes.revise_purchase_order(

@@ -81,6 +81,7 @@ def error_page(status: int, message: str, *, errors: dict[str, str] | None = Non
 def _domain_error(error: DomainError):
     if isinstance(error, Forbidden):
         security_log.permission_denied(permission=error.params.get("permission"))
+    security_log.note_probe(error)
     errors = field_errors(error)
     if wants_problem():
         extra = {"errors": errors} if errors else {}

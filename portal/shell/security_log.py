@@ -49,6 +49,26 @@ def foreign_record(*, field: str, value: str) -> None:
     isolation_event(field=field, value=value, where="path")
 
 
+def probe_on_not_found(app: Flask, error_class: type, *, view_arg: str, exists_elsewhere) -> None:
+    """Note every `error_class` (a "not found") for an id in the URL's `view_arg` that
+    exists in another tenant or for another supplier: `exists_elsewhere(uow, id)` says
+    so (a yes/no lookup past row-level security). Registered once per app; every view
+    and API endpoint of that record gets it from the error handler (note_probe)."""
+    app.extensions.setdefault("traceport_not_found_probes", {})[error_class] = (view_arg, exists_elsewhere)
+
+
+def note_probe(error) -> None:
+    """Called for every domain error on its way to the response (portal.shell.errors)."""
+    probes = current_app.extensions.get("traceport_not_found_probes", {})
+    found = probes.get(type(error))
+    if found is None or not request.view_args:
+        return
+    view_arg, exists_elsewhere = found
+    value = request.view_args.get(view_arg)
+    if value is not None and exists_elsewhere(request_uow(), value):
+        foreign_record(field=view_arg, value=str(value))
+
+
 def permission_denied(*, permission: str | None = None, status: int = 403) -> None:
     """A 403 that no view recorded (a service's Forbidden, an abort(403)): note it."""
     if refusal_recorded():
