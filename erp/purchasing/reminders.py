@@ -78,9 +78,11 @@ def send_reminders(uow, *, now: datetime | None = None) -> int:
         return 0
     customer = tenants.own_organisation(uow)
     suppliers = tenants.organisations_by_id(uow, ids={po.supplier_id for po in orders})
+    # One lookup per supplier, not per order: a late supplier often has several.
+    confirmers = {sid: tenants.members_holding(uow, organisation_id=sid, permission="po.confirm") for sid in suppliers}
     for po in orders:
         supplier = suppliers[po.supplier_id]
-        for person in tenants.members_holding(uow, organisation_id=po.supplier_id, permission="po.confirm"):
+        for person in confirmers[po.supplier_id]:
             chinese = (person.locale or "").startswith("zh")
             queue_mail(
                 uow,
@@ -96,8 +98,8 @@ def send_reminders(uow, *, now: datetime | None = None) -> int:
                     "path": f"/purchase-orders/{po.id}",
                 },
             )
-        # Not a change the version guards: the supplier's answer must not fail because of it.
-        uow.execute(sa.update(PurchaseOrder).where(PurchaseOrder.id == po.id).values(reminded_at=now))
+    # Not a change the version guards: the supplier's answer must not fail because of it.
+    uow.execute(sa.update(PurchaseOrder).where(PurchaseOrder.id.in_([po.id for po in orders])).values(reminded_at=now))
     uow.flush()
     return len(orders)
 

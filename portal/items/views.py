@@ -136,7 +136,7 @@ def _export(write, mimetype: str, extension: str):
 def _form_page(form: ItemForm, error: str | None, *, item):
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "items/form.html", form=form, error=error, item=item, device_fields=DEVICE_FIELDS, storage_fields=STORAGE_FIELDS
+        "items/form.html", form=form, error=error, item=item
     ), status
 
 

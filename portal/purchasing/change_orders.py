@@ -17,7 +17,7 @@ from kernel.errors import N_, DomainError, ValidationFailed
 from portal.purchasing.orders import _page, _version
 from portal.purchasing.views import blueprint
 from portal.shell import notify, permission_required, request_uow
-from portal.shell.i18n import field_errors
+from portal.shell.i18n import error_text, field_errors
 
 FIELDS = ("quantity", "unit_price", "requested_date")
 
@@ -82,7 +82,7 @@ def _same(typed: str, current) -> bool:
 def _explain(error: DomainError, labels: list[str]) -> str:
     """The service's errors, each named by the line it is about."""
     if not isinstance(error, ValidationFailed) or not error.errors:
-        return " ".join(field_errors(error).values()) or gettext(error.message, **error.params)
+        return " ".join(field_errors(error).values()) or error_text(error)
     texts = field_errors(error)
     parts = []
     for key, text in texts.items():
