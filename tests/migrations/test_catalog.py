@@ -36,6 +36,24 @@ def test_every_tenant_table_has_forced_rls_and_a_policy(admin):
         assert policies >= 1, f"{name}: no policy"
 
 
+def test_every_table_with_a_supplier_column_has_the_supplier_scope(admin):
+    """A supplier user sees its own rows only: every tenant table that names a supplier
+    carries the restrictive supplier policy (organisation: the supplier's own company)."""
+    rows = admin.execute(
+        """
+        select c.oid::regclass::text,
+               exists (select 1 from pg_policy p where p.polrelid = c.oid and not p.polpermissive)
+        from pg_class c join pg_attribute a on a.attrelid = c.oid
+        where a.attname = 'supplier_id' and not a.attisdropped and c.relkind in ('r', 'p')
+          and c.relnamespace::regnamespace::text = 'public'
+          and exists (select 1 from pg_attribute t where t.attrelid = c.oid and t.attname = 'tenant_id')
+        order by 1
+        """
+    ).fetchall()
+    assert len(rows) >= 10
+    assert [name for name, restricted in rows if not restricted] == []
+
+
 def test_every_domain_tenant_table_is_audited(admin):
     triggers = {
         (qualified(table), name)
