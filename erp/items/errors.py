@@ -21,3 +21,17 @@ class ItemNotFound(NotFound):
 class ItemImportNotFound(NotFound):
     code = "item-import-not-found"
     message = N_("There is no such import.")
+
+
+class RevisionNotFound(NotFound):
+    # Also a revision of another tenant (row-level security hides those).
+    code = "item-revision-not-found"
+    message = N_("There is no such revision.")
+
+
+class RevisionInEffect(Conflict):
+    code = "item-revision-in-effect"
+    message = N_(
+        "Revision %(revision)s has already taken effect. Revisions in effect are part of the item's history"
+        " and cannot be cancelled; add a new revision instead."
+    )

@@ -12,6 +12,11 @@ update_item (`service.checked_values`) and collects every error by row and colum
 any error nothing is written. Otherwise every row is written in the caller's transaction:
 a part number already in the tenant's part master updates that item, any other creates
 one. All of the file or none of it.
+
+Besides the export's columns, a file may have a `revision` column: the code of a new
+item's first revision ("A" when empty; erp.items.revisions). An item already in the part
+master keeps its revisions - they are added on the item's page - so for it the cell must
+be empty or the revision in effect today.
 """
 
 from __future__ import annotations
@@ -31,15 +36,19 @@ from sqlalchemy.dialects import postgresql
 
 from auth import service as auth_service
 from auth.permissions import require
+from erp.items import revisions
 from erp.items.errors import DuplicateUdiDi, ItemImportNotFound
 from erp.items.models import Item, ItemImport
 from erp.items.service import FIELDS, LABEL_FIELDS, PART_NUMBER_CONSTRAINT, UDI_INDEX, checked_values
 from kernel.clock import utcnow
 from kernel.errors import N_, Forbidden, ValidationFailed
+from kernel.ids import new_id
 from kernel.uow import Actor
 from tenants import service as tenants
 
 COLUMNS = FIELDS  # the export's columns, in its order; the import reads them by name
+REVISION = "revision"  # optional, imports only: the first revision of a new item
+IMPORT_COLUMNS = (*COLUMNS, REVISION)
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
 SMALL = 500  # files up to this many rows are imported at once; larger ones by a job
@@ -69,6 +78,9 @@ EXTRA_CELLS = N_("This row has more cells than the header has columns.")
 PART_NUMBER_TWICE = N_("This part number is also in row %(row)s.")
 UDI_DI_TWICE = N_("This UDI-DI is also in row %(row)s.")
 FAILED = N_("The import stopped because of an error on our side. It changed nothing; please try again later.")
+REVISION_OF_EXISTING = N_(
+    "This item is already in the item master: its revisions are added on the item's page. Leave this cell empty."
+)
 NOT_WRITTEN = N_("The items could not be saved as they are. Check the part numbers and UDI-DIs and try again.")
 
 
@@ -228,7 +240,7 @@ def _table(records, encoding: str) -> ParsedFile:
 def _check_header(header: list[str]) -> None:
     if not any(header):
         raise ImportFileInvalid(NO_HEADER)
-    unknown = [c or "?" for c in header if c not in COLUMNS]
+    unknown = [c or "?" for c in header if c not in IMPORT_COLUMNS]
     if unknown and len(unknown) == len(header):
         raise ImportFileInvalid(NO_HEADER)
     if unknown:
@@ -258,13 +270,14 @@ def import_items(
         raise ImportFileInvalid(TOO_MANY_ROWS, rows=f"{MAX_ROWS:,}")
     report = ImportReport(total=len(rows), encoding=encoding)
     existing = _existing(uow, {row.values.get("part_number", "").strip() for row in rows})
+    in_effect = _revisions_in_effect(uow, existing, rows)
     part_rows: dict[str, int] = {}
     udi_rows: dict[str, int] = {}
     planned: list[tuple[Item | None, dict]] = []
     for done, row in enumerate(rows, start=1):
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done)
-        errors, item, values = _check_row(row, existing)
+        errors, item, values = _check_row(row, existing, in_effect)
         part_number = values["part_number"] if values else (row.values.get("part_number") or "").strip()
         if part_number in part_rows:
             errors.append(RowError(row.number, "part_number", PART_NUMBER_TWICE, {"row": part_rows[part_number]}))
@@ -281,9 +294,9 @@ def import_items(
             planned.append((item, values))
     report.errors.extend(_udi_conflicts(uow, udi_rows, {values["part_number"]: values["udi_di"] for _, values in planned}))
     if report.errors:
-        report.errors.sort(key=lambda e: (e.row, COLUMNS.index(e.field) if e.field in COLUMNS else -1))
+        report.errors.sort(key=lambda e: (e.row, IMPORT_COLUMNS.index(e.field) if e.field in IMPORT_COLUMNS else -1))
         return report
-    _write(uow, planned, report)
+    _write(uow, actor, planned, report)
     if progress is not None:
         progress(len(rows))
     return report
@@ -299,15 +312,47 @@ def _existing(uow, part_numbers: set[str]) -> dict[str, Item]:
     return {item.part_number: item for item in uow.session.scalars(stmt)}
 
 
-def _check_row(row: ImportRow, existing: dict[str, Item]) -> tuple[list[RowError], Item | None, dict | None]:
-    """The row's errors, or the item it updates (None: a new one) and its values."""
+def _revisions_in_effect(uow, existing: dict[str, Item], rows: Sequence[ImportRow]) -> dict[uuid.UUID, str]:
+    """The codes of the revisions in effect today of the existing items whose rows give a
+    revision (by item id)."""
+    ids = {
+        existing[part].id
+        for row in rows
+        if (row.values.get(REVISION) or "").strip() and (part := (row.values.get("part_number") or "").strip()) in existing
+    }
+    found = revisions.current_revisions(uow, item_ids=ids, on=revisions.today())
+    return {item_id: revision.revision for item_id, revision in found.items()}
+
+
+def _check_row(
+    row: ImportRow, existing: dict[str, Item], in_effect: dict[uuid.UUID, str]
+) -> tuple[list[RowError], Item | None, dict | None]:
+    """The row's errors, or the item it updates (None: a new one) and its values (for a
+    new item, with its first revision's code under REVISION)."""
     if "" in row.values:
         return [RowError(row.number, "", EXTRA_CELLS)], None, None
-    fields = {name: _typed(name, text) for name, text in row.values.items()}
+    fields = {name: _typed(name, text) for name, text in row.values.items() if name != REVISION}
+    revision_text = _typed(REVISION, row.values.get(REVISION, ""))
     item = existing.get((row.values.get("part_number") or "").strip())
     try:
         if item is None:
-            return [], None, checked_values(fields)
+            code, code_error = revisions.checked_code(revision_text or revisions.INITIAL_REVISION)
+            try:
+                values = checked_values(fields)
+            except ValidationFailed as failed:
+                if code_error:
+                    failed.errors[REVISION] = code_error
+                raise
+            if code_error:
+                raise ValidationFailed(errors={REVISION: code_error})
+            return [], None, values | {REVISION: code}
+        if revision_text and revisions.checked_code(revision_text)[0] != in_effect.get(item.id):
+            errors = [RowError(row.number, REVISION, REVISION_OF_EXISTING)]
+            try:
+                checked_values(fields, current={name: getattr(item, name) for name in FIELDS})
+            except ValidationFailed as failed:
+                errors += [RowError(row.number, name, message) for name, message in failed.errors.items()]
+            return errors, None, None
         current = {name: getattr(item, name) for name in FIELDS}
         # Identifiers as stored are kept as they are (as update_item does for fields it
         # is not given): an exported file imports back unchanged.
@@ -357,12 +402,16 @@ def _udi_conflicts(uow, udi_rows: dict[str, int], final: dict[str, str | None]) 
     return errors
 
 
-def _write(uow, planned: list, report: ImportReport) -> None:
+def _write(uow, actor, planned: list, report: ImportReport) -> None:
     try:
         with uow.session.begin_nested():
+            first_revisions = []
             for item, values in planned:
                 if item is None:
-                    uow.add(Item(**values))
+                    fields = {name: value for name, value in values.items() if name != REVISION}
+                    new = Item(id=new_id(), **fields)
+                    uow.add(new)
+                    first_revisions.append(revisions.first_revision(actor, item_id=new.id, revision=values[REVISION]))
                     report.created += 1
                     continue
                 changed = {name: value for name, value in values.items() if getattr(item, name) != value}
@@ -372,6 +421,8 @@ def _write(uow, planned: list, report: ImportReport) -> None:
                     report.updated += 1
                 else:
                     report.unchanged += 1
+            uow.flush()  # the items first: their revisions refer to them
+            uow.session.add_all(first_revisions)
             uow.flush()
     except sa.exc.IntegrityError as exc:
         # Only a race with another writer, or UDI-DIs exchanged between items in one file,

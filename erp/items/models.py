@@ -4,7 +4,7 @@ EUDAMED, China NMPA UDI database) and the storage conditions of cold-chain items
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlalchemy import orm
 from sqlalchemy.dialects.postgresql import JSONB
 
 from erp.items.udi import ISSUING_AGENCIES
-from kernel.models import Base, TenantOwned, Timestamps
+from kernel.models import Base, TenantOwned, Timestamps, tenant_fk
 
 
 def _within(column: str, values: tuple[str, ...]) -> str:
@@ -108,3 +108,27 @@ class ItemImport(TenantOwned, Timestamps, Base):
     report: orm.Mapped[dict | None] = orm.mapped_column(JSONB)
     created_by: orm.Mapped[uuid.UUID | None]
     finished_at: orm.Mapped[datetime | None]
+
+
+class ItemRevision(TenantOwned, Base):
+    """A revision of an item and the day it takes effect (ISO 13485 §7.3.9 design change
+    control). On any day the revision in effect is the one with the latest effective_from
+    on or before it (erp.items.revisions). A record: never changed; one that has not yet
+    taken effect may be cancelled (deleted; the migration's policy refuses the others)."""
+
+    __tablename__ = "item_revision"
+    __table_args__ = (
+        tenant_fk(["item_id"], "item"),
+        sa.UniqueConstraint("tenant_id", "item_id", "revision"),
+        # Also the index of the lookups by item and day.
+        sa.UniqueConstraint("tenant_id", "item_id", "effective_from"),
+        sa.CheckConstraint("btrim(revision) <> ''", name="revision"),
+        sa.CheckConstraint("btrim(description) <> ''", name="description"),
+    )
+
+    item_id: orm.Mapped[uuid.UUID]
+    revision: orm.Mapped[str] = orm.mapped_column(sa.String(10))
+    effective_from: orm.Mapped[date]
+    description: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    created_by: orm.Mapped[uuid.UUID | None]
+    created_at: orm.Mapped[datetime] = orm.mapped_column(server_default=sa.func.now())

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from erp.items.models import CATEGORIES, DEVICE_CLASSES, UNITS
+from erp.items.revisions import MAX_REVISION
 from erp.items.service import (
     MAX_EXCURSION_MINUTES,
     MAX_HUMIDITY,
@@ -73,6 +74,12 @@ class ItemCreate(_DeviceData):
     label_serial: bool = Field(False, description="The label carries the serial number.")
     label_manufacture_date: bool = Field(False, description="The label carries the date of manufacture.")
     label_expiry_date: bool = Field(False, description="The label carries the expiry date.")
+    revision: str | None = Field(
+        None,
+        max_length=MAX_REVISION,
+        description='The code of the item\'s first revision, in effect from today; "A" when not given.',
+        examples=["A"],
+    )
 
 
 class ItemUpdate(_DeviceData):
@@ -111,5 +118,10 @@ class ItemOut(BaseModel):
     storage_humidity_min_pct: float | None
     storage_humidity_max_pct: float | None
     max_excursion_minutes: int | None
+    revision: str | None = Field(None, description="The code of the revision in effect today (UTC).")
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, item, revision: str | None) -> ItemOut:
+        return cls.model_validate(item).model_copy(update={"revision": revision})

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 
 from auth.permissions import require
+from erp.items import revisions
 from erp.items.errors import DuplicatePartNumber, DuplicateUdiDi, ItemNotFound
 from erp.items.models import CATEGORIES, DEVICE_CATEGORIES, DEVICE_CLASSES, UNITS, Item
 from erp.items.udi import ISSUING_AGENCIES, UNKNOWN_AGENCY, InvalidUdiDi, normalise_basic_udi_di, normalise_udi_di
@@ -86,14 +87,28 @@ def create_item(
     storage_humidity_min_pct: Decimal | float | str | None = None,
     storage_humidity_max_pct: Decimal | float | str | None = None,
     max_excursion_minutes: int | None = None,
+    revision: str | None = None,
 ) -> Item:
+    """A new item, with its first revision (`revision`; "A" when not given) in effect
+    from today (erp.items.revisions)."""
     require(actor, "items.manage")
     raw = {field: value for field, value in locals().items() if field in FIELDS}
-    values = checked_values(raw)
+    blank = revision is None or (isinstance(revision, str) and not revision.strip())
+    code, code_error = revisions.checked_code(revisions.INITIAL_REVISION if blank else revision)
+    try:
+        values = checked_values(raw)
+    except ValidationFailed as failed:
+        if code_error:
+            failed.errors["revision"] = code_error
+        raise
+    if code_error:
+        raise ValidationFailed(errors={"revision": code_error})
     item = Item(**values)
 
     def write() -> None:
         uow.add(item)
+        uow.flush()  # the item's id, for its revision
+        uow.add(revisions.first_revision(actor, item_id=item.id, revision=code))
 
     _save(uow, write, values, item_id=None)
     return item

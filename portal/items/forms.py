@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from erp.items.models import CATEGORIES, DEVICE_CLASSES, UNITS
+from erp.items.revisions import MAX_DESCRIPTION, MAX_REVISION
 from erp.items.service import FIELDS, LABEL_FIELDS, MAX_NAME, MAX_PART_NUMBER
 from erp.items.udi import ISSUING_AGENCIES
 
@@ -105,3 +106,24 @@ class ItemForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(lazy_gettext("File (CSV or XLSX)"))
+
+
+REVISION_LABELS = {
+    "revision": lazy_gettext("Revision code"),
+    "effective_from": lazy_gettext("Effective from"),
+    "description": lazy_gettext("Description of the change"),
+}
+
+
+class RevisionForm(FlaskForm):
+    """A new revision of an item; the service (erp.items.revisions) checks every field."""
+
+    revision = StringField(
+        REVISION_LABELS["revision"],
+        render_kw={"autocomplete": "off", "maxlength": str(MAX_REVISION), "size": "6", "autocapitalize": "characters"},
+    )
+    effective_from = StringField(REVISION_LABELS["effective_from"], render_kw={"type": "date"})
+    description = TextAreaField(REVISION_LABELS["description"], render_kw={"rows": "3", "maxlength": str(MAX_DESCRIPTION)})
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in REVISION_LABELS}

@@ -1,5 +1,6 @@
-"""Item master pages on the buyer side: the list with search, an item, new and edit
-forms, export as CSV or XLSX and import from either."""
+"""Item master pages on the buyer side: the list with search, an item with its revisions
+(add one, cancel a scheduled one), new and edit forms, export as CSV or XLSX and import
+from either."""
 
 from __future__ import annotations
 
@@ -14,15 +15,17 @@ from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from erp.items import imports
+from erp.items import imports, revisions
 from erp.items import service as items
 from erp.items import tasks as item_tasks
-from erp.items.errors import DuplicatePartNumber, DuplicateUdiDi
+from erp.items.errors import DuplicatePartNumber, DuplicateUdiDi, RevisionInEffect, RevisionNotFound
+from erp.suppliers import overview
 from kernel.errors import N_, ValidationFailed
 from portal import jobs
-from portal.items.forms import AGENCY_LABELS, CATEGORY_LABELS, LABELS, ImportForm, ItemForm
+from portal.items.forms import AGENCY_LABELS, CATEGORY_LABELS, LABELS, ImportForm, ItemForm, RevisionForm
 from portal.shell import notify, permission_required, request_uow
 from portal.shell.errors import error_page
+from portal.shell.forms import PlainForm
 from portal.shell.i18n import error_text, field_errors
 from portal.shell.identity import can
 from portal.shell.lifecycle import runtime
@@ -53,8 +56,10 @@ def _labels():
 def item_list():
     cursor = request.args.get("cursor") or None
     query = (request.args.get("q") or "").strip()[:100]
-    page = items.list_items(request_uow(), current_user.actor, after=cursor, query=query or None)
-    return render_template("items/list.html", page=page, first_page=cursor is None, query=query)
+    uow = request_uow()
+    page = items.list_items(uow, current_user.actor, after=cursor, query=query or None)
+    current = revisions.current_revisions(uow, item_ids=[item.id for item in page.items], on=revisions.today())
+    return render_template("items/list.html", page=page, first_page=cursor is None, query=query, current=current)
 
 
 @blueprint.route("/items/new", methods=["GET", "POST"])
@@ -80,8 +85,87 @@ def new_item():
 @blueprint.get("/items/<uuid:item_id>")
 @permission_required("items.view", side="buyer")
 def item_detail(item_id: uuid.UUID):
-    item = items.get_item(request_uow(), item_id=item_id)
-    return render_template("items/detail.html", item=item, device_fields=DEVICE_FIELDS, storage_fields=STORAGE_FIELDS)
+    return _detail_page(item_id)
+
+
+def _detail_page(item_id: uuid.UUID, *, revision_form: RevisionForm | None = None, revision_error=None, status=200):
+    uow = request_uow()
+    item = items.get_item(uow, item_id=item_id)
+    history = revisions.list_revisions(uow, item_id=item.id)
+    states = revisions.states(history, on=revisions.today())
+    current = next((r for r in history if states[r.id] == revisions.IN_EFFECT), None)
+    upcoming = next((r for r in history if states[r.id] == revisions.SCHEDULED), None)
+    manage = can("items.manage")
+    if manage and revision_form is None:
+        revision_form = RevisionForm(formdata=None)
+    return render_template(
+        "items/detail.html",
+        item=item,
+        device_fields=DEVICE_FIELDS,
+        storage_fields=STORAGE_FIELDS,
+        history=sorted(history, key=lambda r: r.effective_from, reverse=True),
+        states=states,
+        current=current,
+        upcoming=upcoming,
+        people=overview.people_names(uow, ids={r.created_by for r in history}),
+        manage=manage,
+        revision_form=revision_form,
+        revision_error=revision_error,
+    ), status
+
+
+@blueprint.post("/items/<uuid:item_id>/revisions")
+@permission_required("items.manage", side="buyer")
+def add_revision(item_id: uuid.UUID):
+    uow = request_uow()
+    item = items.get_item(uow, item_id=item_id)
+    form = RevisionForm()
+    if form.validate_on_submit():
+        uow.reason = "Item revision added"
+        try:
+            row = revisions.add_revision(uow, current_user.actor, item_id=item.id, **form.values())
+        except ValidationFailed as failed:
+            error = _show(form, failed)
+        else:
+            notify(
+                N_("Revision %(revision)s of item %(part_number)s was saved."),
+                revision=row.revision,
+                part_number=item.part_number,
+            )
+            return redirect(url_for("items.item_detail", item_id=item.id) + "#revisions", code=303)
+    else:
+        error = gettext(ValidationFailed.message)
+    return _detail_page(item.id, revision_form=form, revision_error=error, status=422)
+
+
+@blueprint.route("/items/<uuid:item_id>/revisions/<uuid:revision_id>/cancel", methods=["GET", "POST"])
+@permission_required("items.manage", side="buyer")
+def cancel_revision(item_id: uuid.UUID, revision_id: uuid.UUID):
+    """Asks first (GET); the POST cancels a revision that has not yet taken effect."""
+    uow = request_uow()
+    item = items.get_item(uow, item_id=item_id)
+    row = revisions.get_revision(uow, revision_id=revision_id)
+    if row.item_id != item.id:
+        raise RevisionNotFound()
+    form = PlainForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        uow.reason = "Item revision cancelled"
+        try:
+            revisions.cancel_revision(uow, current_user.actor, revision_id=row.id)
+        except RevisionInEffect as refused:
+            error, status = error_text(refused), 409
+        else:
+            notify(
+                N_("Revision %(revision)s of item %(part_number)s was cancelled."),
+                revision=row.revision,
+                part_number=item.part_number,
+            )
+            return redirect(url_for("items.item_detail", item_id=item.id) + "#revisions", code=303)
+    scheduled = row.effective_from > revisions.today()
+    return render_template(
+        "items/revision_cancel.html", item=item, revision=row, form=form, scheduled=scheduled, error=error
+    ), status
 
 
 @blueprint.route("/items/<uuid:item_id>/edit", methods=["GET", "POST"])
@@ -135,9 +219,7 @@ def _export(write, mimetype: str, extension: str):
 
 def _form_page(form: ItemForm, error: str | None, *, item):
     status = 422 if request.method == "POST" else 200
-    return render_template(
-        "items/form.html", form=form, error=error, item=item
-    ), status
+    return render_template("items/form.html", form=form, error=error, item=item), status
 
 
 def _show(form, failed) -> str:
@@ -207,7 +289,7 @@ def _import_page(form, error, status):
         "items/import.html",
         form=form,
         error=error,
-        columns=imports.COLUMNS,
+        columns=imports.IMPORT_COLUMNS,
         max_megabytes=imports.MAX_BYTES // (1024 * 1024),
         max_rows=imports.MAX_ROWS,
         small=imports.SMALL,

@@ -19,8 +19,7 @@ from kernel.errors import Forbidden
 from tests.factories import actor_in, gtin, unique
 
 HEADER = (
-    "part_number,name,name_zh,category,uom,issuing_agency,udi_di,device_class,label_lot,"
-    "storage_temp_min_c,storage_temp_max_c"
+    "part_number,name,name_zh,category,uom,issuing_agency,udi_di,device_class,label_lot,storage_temp_min_c,storage_temp_max_c"
 )
 
 
