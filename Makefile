@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test test-db lint bench browser oidc translations messages serve worker clean
+.PHONY: install demo test test-db lint bench browser pdf oidc translations messages serve worker clean
 
 install:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -33,6 +33,12 @@ messages:
 browser:
 	@test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
+# Pango, which weasyprint lays out the printed purchase orders with, and the Chinese font
+# their print stylesheet names ("Noto Sans CJK SC"), so that zh-CN PDFs show characters,
+# not boxes. The check is the real thing: the font is found and weasyprint imports.
+pdf: install
+	@fc-list 'Noto Sans CJK SC' 2>/dev/null | grep -q . && $(BIN)/python -c 'import weasyprint' >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null; }
+
 # Debian's Node.js and npm, and the pinned OpenID Connect provider (tests/oidc/package-lock.json)
 # that the SSO tests start on localhost. npm installs again only when the lock file is newer
 # than the last install (npm ci writes node_modules/.package-lock.json).
@@ -40,18 +46,18 @@ oidc:
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	@test tests/oidc/node_modules/.package-lock.json -nt tests/oidc/package-lock.json || { cd tests/oidc && npm ci --silent --no-audit --no-fund; }
 
-demo: install
+demo: install pdf
 	@$(BIN)/traceport demo
 
 lint: install
 	@$(BIN)/ruff check .
 	@$(BIN)/lint-imports --no-cache
 
-test: install browser lint oidc
+test: install browser pdf lint oidc
 	@$(BIN)/pytest
 
 # The database tests only, e.g. against another server: DATABASE_URL=... make test-db
-test-db: install oidc
+test-db: install pdf oidc
 	@$(BIN)/pytest --ignore=tests/e2e
 
 # wrk (Debian) drives the page benchmark; without it bench/loadgen.py falls back to Python.

@@ -1,4 +1,4 @@
-from kernel.errors import N_, Conflict, NotFound
+from kernel.errors import N_, Conflict, NotFound, ValidationFailed
 
 
 class PurchaseOrderNotFound(NotFound):
@@ -33,3 +33,10 @@ class NotAwaitingConfirmation(Conflict):
 class AlreadyDecided(Conflict):
     code = "po-response-decided"
     message = N_("This answer has been decided already.")
+
+
+class TooManyRows(ValidationFailed):
+    """An export of more rows than it may hold: the caller narrows the filters."""
+
+    code = "too-many-rows"
+    message = N_("More than %(limit)s purchase orders match. Narrow the filters to export them.")

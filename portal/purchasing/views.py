@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint
 
 from erp.purchasing import service as purchasing
 from erp.purchasing.errors import PurchaseOrderNotFound
-from portal.shell import permission_required, request_uow, security_log
+from portal.shell import security_log
 
 blueprint = Blueprint("purchasing", __name__, template_folder="templates")
 # App-wide (pages and API alike): an order id of another tenant or supplier in a URL is
@@ -19,11 +19,3 @@ blueprint.record_once(
         exists_elsewhere=lambda uow, po_id: purchasing.purchase_order_exists_elsewhere(uow, po_id=po_id),
     )
 )
-
-
-@blueprint.get("/buyer/purchase-orders")
-@permission_required("po.view", side="buyer")
-def purchase_orders():
-    cursor = request.args.get("cursor") or None
-    page = purchasing.list_purchase_orders(request_uow(), after=cursor)
-    return render_template("purchasing/list.html", page=page, first_page=cursor is None)
