@@ -61,6 +61,8 @@ KINDS: dict[str, str] = {
     "signature_failed": N_("Electronic signature refused"),
     "bulk_export": N_("Large export"),
     "mfa_policy_changed": N_("Second-factor rule changed"),
+    "file_tampered": N_("Stored file altered or damaged"),
+    "document_downloaded": N_("Document downloaded"),
 }
 SEVERITIES = ("info", "warning", "critical")
 

@@ -3,19 +3,26 @@ every role, items and a few purchase orders. Running it again changes nothing.""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from pypdf import PdfWriter
 
 from auth import clients as api_clients
 from auth import service as auth_service
 from auth.models import ApiClient
-from erp.items.models import Item
+from documents import certificates
+from documents.vault import Vault
+from erp.items import revisions
+from erp.items.models import Item, ItemRevision
 from erp.purchasing import confirmation
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from erp.suppliers import compliance
 from erp.suppliers import service as suppliers
+from kernel.crypto import FieldCipher
 from kernel.uow import Actor
 from tenants import service as tenants
 from tenants.errors import TenantNotFound
@@ -61,7 +68,7 @@ def seed(runtime) -> bool:
             for login in LOGINS
         }
         uow.reason = "demo seed"
-        _seed_demo(uow, users)
+        _seed_demo(uow, users, Vault.from_settings(runtime.settings), runtime.settings)
         _seed_demo2(uow, users)
         uow.commit()
     return True
@@ -94,7 +101,7 @@ def _name(email: str) -> str:
     return f"{local.title()} ({domain.split('.')[0]})"
 
 
-def _seed_demo(uow, users) -> None:
+def _seed_demo(uow, users, vault, settings) -> None:
     tenants.create_tenant(uow, slug="demo", name="Demo MedTech", name_zh="演示医疗器械")
     own = tenants.own_organisation(uow)
     tenants.create_site(
@@ -152,12 +159,24 @@ def _seed_demo(uow, users) -> None:
     for item in items:
         uow.add(item)
     uow.flush()
+    _first_revisions(uow, items)
+    # A design change scheduled for next month (ISO 13485 §7.3.9).
+    uow.add(
+        ItemRevision(
+            item_id=items[3].id,
+            revision="B",
+            effective_from=revisions.today() + timedelta(days=30),
+            description="Roller clamp changed to the supplier's new moulding; same materials and dimensions.",
+        )
+    )
+    uow.flush()
     _purchase_order(
         uow, acme, [(items[0], Decimal("5000"), Decimal("1.85")), (items[1], Decimal("12000"), Decimal("0.42"))], "EUR", 0
     )
     _purchase_order(uow, acme, [(items[0], Decimal("2500"), Decimal("1.85"))], "EUR", 7)
     _purchase_order(uow, sterile, [(items[2], Decimal("20000"), Decimal("0.65"))], "CNY", 3)
     _approved_suppliers(uow, acme, sterile, sterile_site, items)
+    _certificates(uow, users, vault, settings, sterile_site)
     # A draft for the buyer to issue and Acme to confirm line by line (README, demo walk).
     today = date.today()
     confirmation.create_purchase_order(
@@ -200,6 +219,70 @@ def _approved_suppliers(uow, acme, sterile, sterile_site, items) -> None:
         suppliers.set_approval(uow, actor, **kwargs)
 
 
+def _certificates(uow, users, vault, settings, sterile_site) -> None:
+    """Certificate types, requirements (ISO 13485 from everyone, a sterilisation
+    validation from sterile-barrier suppliers) and certificates that expire in 30 and 7
+    days and one expired, each uploaded by its supplier and approved with the quality
+    engineer's real e-signature, so the expiry scan has notices to send."""
+    system = Actor.system("demo")
+    iso = certificates.save_type(uow, system, code="iso13485", name="ISO 13485 certificate", name_zh="ISO 13485 证书")
+    sterilisation = certificates.save_type(
+        uow, system, code="sterilisation", name="Sterilisation validation report", name_zh="灭菌确认报告"
+    )
+    certificates.save_type(uow, system, code="ce-mdr", name="CE certificate (EU MDR)", name_zh="CE 证书（欧盟 MDR）")
+    certificates.save_type(
+        uow, system, code="rohs", name="RoHS/REACH declaration", name_zh="RoHS/REACH 声明",
+        expiry_required=False, review_required=False,
+    )  # fmt: skip
+    compliance.add_requirement(uow, system, certificate_type_id=iso.id, scope="all")
+    compliance.add_requirement(uow, system, certificate_type_id=sterilisation.id, scope="category", category="sterile_barrier")
+
+    tenant_id, today = uow.tenant_id, date.today()
+    quality = _member_actor(uow, users["quality@demo.example"], tenant_id)
+    for email, kind, number, body, expires_in, sites in (
+        ("sales@acme-polymers.example", iso, "DE-Q5-2023-0412", "TÜV SÜD Product Service", 30, ()),
+        ("qa@shenzhen-sterile.example", iso, "CN-13485-88121", "SGS-CSTC", 7, (sterile_site.id,)),
+        ("qa@shenzhen-sterile.example", sterilisation, "EO-VAL-2024-07", "SGS-CSTC", -10, (sterile_site.id,)),
+    ):
+        uploader = _member_actor(uow, users[email], tenant_id)
+        uow.switch_tenant(tenant_id, uploader)
+        cert = certificates.upload(
+            uow,
+            uploader,
+            vault=vault,
+            stream=io.BytesIO(_demo_pdf(f"{kind.name} {number}")),
+            filename=f"{number}.pdf",
+            certificate_type_id=kind.id,
+            number=number,
+            issuing_body=body,
+            valid_from=today - timedelta(days=3 * 365),
+            expires_on=today + timedelta(days=expires_in),
+            site_ids=sites,
+            today=min(today, today + timedelta(days=expires_in)),  # the expired one was current when uploaded
+        )
+        uow.switch_tenant(tenant_id, quality)
+        certificates.review(
+            uow, quality, certificate_id=cert.id, approve=True, reason=None, password=DEMO_PASSWORD,
+            settings=settings, cipher=FieldCipher.from_settings(settings),
+        )  # fmt: skip
+    uow.switch_tenant(tenant_id, system)
+
+
+def _member_actor(uow, user, tenant_id) -> Actor:
+    membership = next(m for m in tenants.memberships_of(uow, user_id=user.id) if m.tenant_id == tenant_id)
+    return tenants.actor_for(user, membership)
+
+
+def _demo_pdf(title: str) -> bytes:
+    """A one-page PDF standing in for a scanned certificate."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def _seed_demo2(uow, users) -> None:
     tenants.create_tenant(uow, slug="demo2", name="Second Cardio Ltd", name_zh="第二心血管有限公司")
     acme = tenants.create_supplier(uow, code="ACME", name="Acme Polymers GmbH", name_zh="艾克米聚合物", country="DE")
@@ -208,7 +291,14 @@ def _seed_demo2(uow, users) -> None:
     item = Item(part_number="CB-77", name="Catheter balloon", name_zh="导管球囊", category="component", uom="EA")
     uow.add(item)
     uow.flush()
+    _first_revisions(uow, [item])
     _purchase_order(uow, acme, [(item, Decimal("800"), Decimal("12.50"))], "USD", 1)
+
+
+def _first_revisions(uow, items) -> None:
+    for item in items:
+        uow.add(revisions.first_revision(Actor.system("demo"), item_id=item.id, revision=revisions.INITIAL_REVISION))
+    uow.flush()
 
 
 def _purchase_order(uow, supplier, lines, currency: str, days_ago: int) -> PurchaseOrder:

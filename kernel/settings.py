@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     smtp_url: str = Field("smtp://127.0.0.1:8025", alias="SMTP_URL")
     mail_from: str = Field("Traceport <no-reply@traceport.local>", alias="MAIL_FROM")
     storage_url: str | None = Field(None, alias="STORAGE_URL")
+    # Largest file a user may upload (certificates, attachments); refused while streaming.
+    max_upload_mb: int = Field(25, alias="MAX_UPLOAD_MB", gt=0)
     # Ed25519 private key (PEM, or base64 of the 32 raw bytes). Unset in development: a key
     # generated once under DATA_DIR; production refuses to start without one.
     audit_signing_key: str | None = Field(None, alias="AUDIT_SIGNING_KEY")

@@ -2,6 +2,7 @@
 
 import audit.models
 import auth.models
+import documents.models
 import erp.items.models
 import erp.purchasing.models
 import erp.suppliers.models
@@ -12,4 +13,4 @@ from kernel.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["audit", "auth", "erp", "kernel", "metadata", "tenants"]
+__all__ = ["audit", "auth", "documents", "erp", "kernel", "metadata", "tenants"]

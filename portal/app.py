@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from flask import Flask
 
+from documents.vault import Vault
 from kernel.runtime import Runtime
 from kernel.settings import Settings, load_settings
-from portal import account, admin, api, auth, home, items, jobs, purchasing, shell, suppliers
+from portal import account, admin, api, auth, documents, home, items, jobs, purchasing, shell, suppliers
 from portal.shell import health, throttle
 
 
@@ -24,6 +25,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.config.update(_config(settings))
     app.json.sort_keys = False  # keep the order the schemas give (problem details read better)
     app.extensions["traceport"] = runtime
+    # Files (documents.vault): storage backend and master keys; a bad STORAGE_URL stops the start here.
+    app.extensions["traceport_vault"] = Vault.from_settings(settings)
     shell.init_app(app, settings)
     for blueprint in (
         shell.blueprint,
@@ -34,6 +37,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         purchasing.blueprint,
         items.blueprint,
         suppliers.blueprint,
+        documents.blueprint,
         admin.blueprint,
         api.blueprint,
     ):

@@ -134,6 +134,12 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
     seal_all(runtime)
     click.echo("Seeded the demo tenants." if created else "Demo tenants already there; reusing them.")
+    from documents.expiry import notify_all
+
+    # The daily expiry scan, once now (the same code path as the job): the demo's
+    # certificates that expire in 7 and 30 days and the expired one get their notices,
+    # which the worker then mails (to the console below). Each goes once, ever.
+    click.echo(f"Certificate expiry notices queued: {notify_all(runtime)}")
     url = f"http://{host}:{port}"
     click.echo(f"\nTraceport is at {url}\n\nDemo logins (password: {demo_data.DEMO_PASSWORD}):")
     for login in demo_data.LOGINS:
@@ -310,6 +316,81 @@ def audit_public_key() -> None:
 
     runtime = _runtime()
     click.echo(public_pem(_public_key(runtime, None)), nl=False)
+
+
+# --- certificates -------------------------------------------------------------------
+
+
+@main.group()
+def certificates() -> None:
+    """Supplier certificates."""
+
+
+@certificates.command("notify-expiring")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Scan as on this day, YYYY-MM-DD (default: today, UTC).",
+)
+@click.option("--digest", is_flag=True, help="Also queue the quality engineers' digest for that day.")
+def certificates_notify_expiring(as_of, digest: bool) -> None:
+    """Queue the certificate expiry notices due, as the daily job does, and send the mail
+    (to SMTP_URL). Each notice goes once, however often this runs."""
+    from documents import expiry
+
+    runtime = _runtime()
+    day = as_of.date() if as_of is not None else None
+    touched: set[uuid.UUID] = set()
+
+    def note(tenant_id, count: int) -> None:
+        if count:
+            touched.add(tenant_id)
+
+    failure = None
+    try:
+        try:
+            click.echo(f"{expiry.notify_all(runtime, as_of=day, on_tenant=note)} expiry notice(s) queued")
+        except expiry.ExpiryScanIncomplete as exc:
+            click.echo(f"{exc.done} expiry notice(s) queued")
+            failure = exc
+        if digest:
+            try:
+                click.echo(f"{expiry.digest_all(runtime, as_of=day, on_tenant=note)} digest mail(s) queued")
+            except expiry.ExpiryScanIncomplete as exc:
+                click.echo(f"{exc.done} digest mail(s) queued")
+                failure = failure or exc
+        sent, left = _deliver_outbox(runtime, touched)
+        click.echo(f"{sent} mail(s) sent to {_hide(runtime.settings.smtp_url)}")
+        if left:
+            click.echo(f"{left} mail(s) could not be sent now; they stay in the outbox for the worker to retry", err=True)
+    finally:
+        runtime.close()
+    if failure is not None:
+        raise click.ClickException(f"{failure}; see the log. Those tenants are due again at the next run.")
+
+
+def _deliver_outbox(runtime, tenant_ids) -> tuple[int, int]:
+    """Send the outbox of these tenants now, as the worker would; (sent, left undelivered)."""
+    import sqlalchemy as sa
+
+    from kernel.outbox import OutboxMessage
+    from kernel.uow import Actor
+    from portal.jobs import dispatcher
+
+    deliver = dispatcher(runtime.settings)
+    sent = left = 0
+    for tenant_id in sorted(tenant_ids):
+        while True:
+            with runtime.uow(tenant_id=tenant_id, actor=Actor.system("outbox")) as uow:
+                batch = deliver.deliver_pending(uow)
+                uow.commit()
+            sent += batch
+            if not batch:  # nothing left, or only what fails now (recorded for a retry)
+                break
+        with runtime.uow(tenant_id=tenant_id) as uow:
+            left += uow.scalar(sa.select(sa.func.count()).where(OutboxMessage.delivered_at.is_(None)))
+    return sent, left
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import logging
 import threading
 
 from audit import tasks as audit_tasks
+from documents import tasks as document_tasks
 from erp.items import tasks as item_tasks
 from erp.purchasing import tasks as purchasing_tasks
 from kernel import mail
@@ -17,7 +18,13 @@ log = logging.getLogger(__name__)
 
 
 def blueprints():
-    return [kernel_tasks.blueprint, audit_tasks.blueprint, item_tasks.blueprint, purchasing_tasks.blueprint]
+    return [
+        kernel_tasks.blueprint,
+        audit_tasks.blueprint,
+        item_tasks.blueprint,
+        purchasing_tasks.blueprint,
+        document_tasks.blueprint,
+    ]
 
 
 def dispatcher(settings, *, mail_templates: mail.MailTemplates | None = None) -> Dispatcher:

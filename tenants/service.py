@@ -467,3 +467,8 @@ def _user_email(uow, user_id) -> str | None:
 
 def _actor_email(actor: Actor) -> str | None:
     return actor.name if actor.kind == "user" else None
+
+
+def sites_of(uow, *, supplier_id: uuid.UUID) -> list[Site]:
+    """A supplier's own sites, by name."""
+    return list(uow.session.scalars(sa.select(Site).where(Site.supplier_id == supplier_id).order_by(Site.name, Site.id)))

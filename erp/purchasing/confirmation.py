@@ -28,6 +28,7 @@ from audit import service as audit
 from auth.models import User
 from auth.permissions import require
 from erp.items.models import Item
+from erp.purchasing import gate
 from erp.purchasing.errors import (
     AlreadyDecided,
     NotAwaitingConfirmation,
@@ -248,11 +249,13 @@ def issue_purchase_order(uow, actor, *, po_id: uuid.UUID, version: int) -> Purch
         raise WrongStatus()
     today = utcnow().date()
     errors = {}
-    for n, line in enumerate(_lines(uow, po)):
+    lines = _lines(uow, po)
+    for n, line in enumerate(lines):
         if line.requested_date < today:
             errors[f"lines.{n}.requested_date"] = PAST_DATE
     if errors:
         raise ValidationFailed(errors=errors)
+    gate.check_issue(uow, po, today)
     po.status = "issued"
     po.issued_at = utcnow()
     _write(uow, po)

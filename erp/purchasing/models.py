@@ -190,11 +190,15 @@ class PurchasingSetting(TenantOwned, Timestamps, Base):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id"),
         sa.CheckConstraint("ack_reminder_days between 0 and 60", name="ack_reminder_days"),
+        sa.CheckConstraint("certificate_gate in ('warn', 'block')", name="certificate_gate"),
     )
 
     # Days after issue without the supplier's full acknowledgement before the order is
     # overdue (highlighted, and the supplier reminded by email every as many days); 0: off.
     ack_reminder_days: orm.Mapped[int] = orm.mapped_column(server_default="3")
+    # When a supplier site lacks a valid required certificate (erp.suppliers.compliance):
+    # warn the buyer issuing an order, or refuse to issue it.
+    certificate_gate: orm.Mapped[str] = orm.mapped_column(sa.String(10), server_default="warn")
 
 
 class PoRevision(TenantOwned, Base):

@@ -21,3 +21,16 @@ class SupplierDisqualified(ValidationFailed):
 
     code = "supplier-disqualified"
     message = N_("%(supplier)s is disqualified for %(part_number)s since %(since)s: %(reason)s")
+
+
+class RequirementNotFound(NotFound):
+    code = "requirement-not-found"
+    message = N_("There is no such certificate requirement.")
+
+
+class CertificatesMissing(ValidationFailed):
+    """Issuing an order to a supplier without a valid required certificate, when the
+    tenant blocks rather than warns (erp.suppliers.compliance)."""
+
+    code = "certificates-missing"
+    message = N_("%(supplier)s lacks a valid %(certificate)s. Orders to this supplier are not issued until it has one.")

@@ -103,3 +103,51 @@ class ApprovedSourceChange(TenantOwned, Base):
     reason: orm.Mapped[str] = orm.mapped_column(sa.Text)
     changed_at: orm.Mapped[datetime]
     changed_by: orm.Mapped[uuid.UUID | None]
+
+
+# What a certificate requirement applies to: every supplier; the suppliers (sites)
+# approved for a category of items (approved_source by category, or for an item of it);
+# one site; the suppliers (sites) approved for one item.
+REQUIREMENT_SCOPES = ("all", "category", "site", "item")
+
+
+class CertificateRequirement(TenantOwned, Timestamps, Base):
+    """One cell of the requirement matrix: a certificate type that a scope needs (every
+    sterile-barrier supplier site needs a valid ISO 13485 certificate, say). supplier_id
+    is set for site requirements only, so a supplier sees the rules of its own sites and
+    the general ones, not another supplier's."""
+
+    __tablename__ = "certificate_requirement"
+    __table_args__ = (
+        tenant_fk(["certificate_type_id"], "certificate_type"),
+        tenant_fk(["site_id"], "site"),
+        tenant_fk(["item_id"], "item"),
+        tenant_fk(["supplier_id"], "organisation"),
+        sa.CheckConstraint(_within("scope", REQUIREMENT_SCOPES), name="scope"),
+        sa.CheckConstraint(_within("category", CATEGORIES), name="category"),
+        sa.CheckConstraint(
+            "(scope = 'all' and category is null and site_id is null and item_id is null)"
+            " or (scope = 'category' and category is not null and site_id is null and item_id is null)"
+            " or (scope = 'site' and site_id is not null and supplier_id is not null and category is null and item_id is null)"
+            " or (scope = 'item' and item_id is not null and category is null and site_id is null)",
+            name="scope_target",
+        ),
+        sa.Index(
+            "ix_certificate_requirement_cell",
+            "tenant_id",
+            "certificate_type_id",
+            "scope",
+            "category",
+            "site_id",
+            "item_id",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    certificate_type_id: orm.Mapped[uuid.UUID]
+    scope: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    category: orm.Mapped[str | None] = orm.mapped_column(sa.String(40))
+    site_id: orm.Mapped[uuid.UUID | None]
+    item_id: orm.Mapped[uuid.UUID | None]
+    supplier_id: orm.Mapped[uuid.UUID | None]

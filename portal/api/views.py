@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
+from erp.items import revisions
 from erp.items import service as items
 from erp.items.schemas import ItemCreate, ItemOut, ItemUpdate
 from erp.purchasing import service as purchasing
@@ -117,7 +118,7 @@ def create_item():
     def create() -> tuple[int, dict]:
         data = json_body(ItemCreate)
         item = items.create_item(request_uow(), identity.actor, **data.model_dump())
-        return 201, ItemOut.model_validate(item).model_dump(mode="json")
+        return 201, _item_out(item).model_dump(mode="json")
 
     return idempotent(_principal(identity), create)
 
@@ -133,7 +134,7 @@ def create_item():
 def item(item_id):
     api_identity()
     found = items.get_item(request_uow(), item_id=item_id)
-    return jsonify(ItemOut.model_validate(found).model_dump(mode="json"))
+    return jsonify(_item_out(found).model_dump(mode="json"))
 
 
 @blueprint.patch("/items/<uuid:item_id>")
@@ -152,9 +153,14 @@ def update_item(item_id):
     def update() -> tuple[int, dict]:
         data = json_body(ItemUpdate)
         changed = items.update_item(request_uow(), identity.actor, item_id=item_id, **data.model_dump(exclude_unset=True))
-        return 200, ItemOut.model_validate(changed).model_dump(mode="json")
+        return 200, _item_out(changed).model_dump(mode="json")
 
     return idempotent(_principal(identity), update)
+
+
+def _item_out(item) -> ItemOut:
+    current = revisions.revision_in_effect(request_uow(), item_id=item.id, on=revisions.today())
+    return ItemOut.of(item, current.revision if current else None)
 
 
 def _principal(identity) -> str:

@@ -18,14 +18,16 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from documents.certificates import STATE_LABELS
 from erp.items import service as items_service
-from erp.purchasing import changes, confirmation, messages, reminders
+from erp.purchasing import changes, confirmation, gate, messages, reminders
 from erp.purchasing.errors import PurchaseOrderNotFound, ResponseNotFound
+from kernel.clock import utcnow
 from kernel.errors import N_, DomainError, ValidationFailed
 from portal.purchasing.views import blueprint
 from portal.shell import notify, permission_required, request_uow
 from portal.shell.forms import PlainForm
-from portal.shell.i18n import day, error_text, field_errors
+from portal.shell.i18n import day, error_text, field_errors, localized
 from portal.shell.identity import can
 
 SPLIT_ROWS = 3  # schedule rows offered for a proposed split
@@ -98,11 +100,15 @@ def post_message(po_id: uuid.UUID):
 @permission_required("po.manage", side="buyer")
 def issue(po_id: uuid.UUID):
     version = _version()
+    uow = request_uow()
     try:
-        confirmation.issue_purchase_order(request_uow(), current_user.actor, po_id=po_id, version=version)
+        po = confirmation.issue_purchase_order(uow, current_user.actor, po_id=po_id, version=version)
     except DomainError as error:
         return _refused(po_id, error)
     notify(N_("The purchase order was issued to the supplier."))
+    gaps = gate.gaps_for(uow, po, utcnow().date())
+    if gaps:
+        notify(N_("Note: the supplier lacks valid certificates: %(types)s."), types=_gap_names(gaps))
     return redirect(url_for("purchasing.purchase_order", po_id=po_id), code=303)
 
 
@@ -290,6 +296,9 @@ def _page(
         can_answer=can_answer,
         can_decide=can_decide,
         can_issue=not is_supplier and can("po.manage") and order.status == "draft",
+        certificate_gaps=_gap_names(gate.gaps_for(uow, order, utcnow().date()))
+        if not is_supplier and order.status == "draft"
+        else "",
         answering=answering or Answering(values={}, errors={}),
         problem=problem,
         history=_history(detail),
@@ -305,6 +314,14 @@ def _page(
         iso_day=lambda value: day(date.fromisoformat(value)),
     )
     return html, status
+
+
+def _gap_names(gaps) -> str:
+    """The missing certificates in words: type (and part number), state."""
+    names = {}
+    for gap in gaps:
+        names.setdefault(localized(gap.type.name, gap.type.name_zh), gettext(STATE_LABELS[gap.state]))
+    return "; ".join(f"{name} ({state})" for name, state in names.items())
 
 
 @dataclass(frozen=True)

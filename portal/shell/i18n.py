@@ -124,4 +124,10 @@ def error_text(error) -> str:
 
 
 def field_errors(error) -> dict[str, str]:
-    return {field: gettext(message) for field, message in getattr(error, "errors", {}).items()}
+    """The field messages in the page's language; a message with %(name)s placeholders
+    takes them from the error's parameters."""
+    params = getattr(error, "params", None) or {}
+    return {
+        field: gettext(message, **params) if params and "%(" in message else gettext(message)
+        for field, message in getattr(error, "errors", {}).items()
+    }

@@ -53,3 +53,5 @@ def configure(level: str) -> None:
         handler.addFilter(RequestContext())
         root.addHandler(handler)
     root.setLevel(level.upper())
+    # weasyprint logs each step of every PDF at INFO: noise in a request log.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)

@@ -45,3 +45,30 @@ def test_the_demos_disqualified_item_is_refused_on_a_new_order(tx):
         with pytest.raises(DomainError) as refused:
             confirmation.create_purchase_order(uow, Actor.system("test"), supplier_id=acme.id, currency="EUR", lines=[line])
         assert "disqualified" in str(refused.value)
+
+
+def test_the_demo_has_signed_certificates_expiring_in_30_and_7_days_and_an_expired_one(tx):
+    from datetime import date
+
+    from auth.models import Signature
+    from documents import certificates
+    from documents.models import Certificate
+    from erp.suppliers import compliance
+    from kernel.uow import Actor
+    from tenants.models import Organisation
+
+    demo.seed(tx)
+    with tx.uow() as uow:
+        tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
+    with tx.uow(tenant_id=tenant_id) as uow:
+        found = uow.session.scalars(sa.select(Certificate).order_by(Certificate.expires_on.desc())).all()
+        assert [(c.expires_on - date.today()).days for c in found] == [30, 7, -10]
+        assert {c.status for c in found} == {"approved"}
+        assert [certificates.state(c, date.today()) for c in found] == ["expiring", "expiring", "expired"]
+        signed = uow.scalar(sa.select(sa.func.count()).select_from(Signature).where(Signature.record_type == "certificate"))
+        assert signed == 3
+        # The sterile-barrier supplier owes a sterilisation validation that has expired.
+        sterile = uow.session.scalar(sa.select(Organisation).where(Organisation.code == "SZST"))
+        [site] = compliance.obligations(uow, Actor.system("test"), supplier_id=sterile.id)
+        assert not site.compliant
+        assert {o.type.code: o.state for o in site.obligations} == {"iso13485": "expiring", "sterilisation": "expired"}

@@ -1,0 +1,307 @@
+"""The requirement matrix of the approved supplier list, and each supplier's standing
+against it (ISO 13485 §7.4.1: suppliers are evaluated and controlled; their
+certificates are part of the evidence).
+
+A requirement says a certificate type is needed by every supplier, by the suppliers
+approved for a category of items, by one supplier site, or by the suppliers approved
+for one item. Applied to the approved supplier list, it gives each supplier site its
+obligations (`obligations`): per certificate type (and item, for item requirements),
+the best certificate it has and that certificate's state on the day — missing, pending
+review, valid, expiring, expired, rejected. A site is compliant when every obligation
+is met by a valid certificate.
+
+Issuing an order checks the same rules for the order's items (`order_gaps`); the
+tenant's purchasing setting decides whether a gap warns the buyer or blocks the issue.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from auth.permissions import require
+from documents import certificates
+from documents.certificates import CertificateView
+from documents.errors import CertificateTypeNotFound
+from documents.models import CertificateType
+from erp.items.models import CATEGORIES, Item
+from erp.suppliers.errors import RequirementNotFound, SupplierNotFound
+from erp.suppliers.models import REQUIREMENT_SCOPES, ApprovedSource, CertificateRequirement
+from kernel.clock import utcnow
+from kernel.errors import N_, ValidationFailed
+from tenants import service as tenants
+from tenants.models import Site
+
+SCOPE_LABELS = {
+    "all": N_("Every supplier"),
+    "category": N_("Suppliers of a category"),
+    "site": N_("One supplier site"),
+    "item": N_("Suppliers of an item"),
+}
+assert set(SCOPE_LABELS) == set(REQUIREMENT_SCOPES)
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One certificate a site must hold, and the best it has."""
+
+    type: CertificateType
+    item_id: uuid.UUID | None  # set for item requirements: the certificate must cover it
+    reasons: tuple[CertificateRequirement, ...]
+    state: str
+    certificate: CertificateView | None
+
+    @property
+    def met(self) -> bool:
+        return certificates.counts_as_valid(self.state)
+
+
+@dataclass(frozen=True)
+class SiteStanding:
+    site: Site | None  # None: the supplier as a whole (it has no sites yet)
+    obligations: list[Obligation] = field(default_factory=list)
+
+    @property
+    def compliant(self) -> bool:
+        return all(o.met for o in self.obligations)
+
+
+# --- the matrix -----------------------------------------------------------------------
+
+
+def list_requirements(uow, actor) -> list[CertificateRequirement]:
+    """Every rule the caller may see (a supplier: the general ones and its own sites')."""
+    if actor.supplier_id is None:
+        require(actor, "suppliers.view")
+    else:
+        require(actor, "cert.upload")
+    return list(
+        uow.session.scalars(
+            sa.select(CertificateRequirement).order_by(CertificateRequirement.scope, CertificateRequirement.created_at)
+        )
+    )
+
+
+def add_requirement(
+    uow,
+    actor,
+    *,
+    certificate_type_id: uuid.UUID | None,
+    scope: str,
+    category: str | None = None,
+    site_id: uuid.UUID | None = None,
+    item_id: uuid.UUID | None = None,
+) -> CertificateRequirement:
+    require(actor, "suppliers.manage")
+    errors: dict[str, str] = {}
+    try:
+        kind = certificates.get_type(uow, type_id=certificate_type_id) if certificate_type_id else None
+    except CertificateTypeNotFound:
+        kind = None
+    if kind is None:
+        errors["certificate_type_id"] = N_("Choose the type of certificate.")
+    row = CertificateRequirement(tenant_id=uow.tenant_id, certificate_type_id=certificate_type_id, scope=scope)
+    if scope == "category":
+        if category not in CATEGORIES:
+            errors["category"] = N_("Choose a category.")
+        row.category = category
+    elif scope == "site":
+        site = tenants.sites_by_id(uow, ids=[site_id]).get(site_id) if site_id else None
+        if site is None or site.supplier_id is None:
+            errors["site_id"] = N_("Choose a site of a supplier.")
+        else:
+            row.site_id, row.supplier_id = site.id, site.supplier_id
+    elif scope == "item":
+        if item_id is None or uow.session.get(Item, (uow.tenant_id, item_id)) is None:
+            errors["item_id"] = N_("Choose an item.")
+        row.item_id = item_id
+    elif scope != "all":
+        errors["scope"] = N_("Choose what the requirement applies to.")
+    if not errors and _exists(uow, row):
+        errors["scope"] = N_("This requirement exists already.")
+    if errors:
+        raise ValidationFailed(errors=errors)
+    uow.add(row)
+    uow.flush()
+    return row
+
+
+def remove_requirement(uow, actor, *, requirement_id: uuid.UUID) -> None:
+    require(actor, "suppliers.manage")
+    row = uow.session.get(CertificateRequirement, (uow.tenant_id, requirement_id))
+    if row is None:
+        raise RequirementNotFound()
+    uow.session.delete(row)
+    uow.flush()
+
+
+def _exists(uow, row: CertificateRequirement) -> bool:
+    same = sa.select(sa.func.count()).select_from(CertificateRequirement)
+    for column in ("certificate_type_id", "scope", "category", "site_id", "item_id"):
+        value = getattr(row, column)
+        attr = getattr(CertificateRequirement, column)
+        same = same.where(attr.is_(None) if value is None else attr == value)
+    return bool(uow.scalar(same))
+
+
+# --- standing ---------------------------------------------------------------------------
+
+
+def obligations(uow, actor, *, supplier_id: uuid.UUID, today: date | None = None) -> list[SiteStanding]:
+    """What each site of the supplier owes, with the state of what it has."""
+    if actor.supplier_id is None:
+        require(actor, "suppliers.view")
+    else:
+        require(actor, "cert.upload")
+    today = today or utcnow().date()
+    if not tenants.organisations_by_id(uow, ids=[supplier_id]).get(supplier_id):
+        raise SupplierNotFound()
+    return standings(uow, supplier_ids=[supplier_id], today=today)[supplier_id]
+
+
+def standings(uow, *, supplier_ids, today: date) -> dict[uuid.UUID, list[SiteStanding]]:
+    """Obligations of many suppliers at once (the compliance dashboard). No permission of
+    its own: the caller's operation checks one."""
+    supplier_ids = list(dict.fromkeys(supplier_ids))
+    rules = list(uow.session.scalars(sa.select(CertificateRequirement)))
+    types = {t.id: t for t in uow.session.scalars(sa.select(CertificateType))}
+    entries = _approved_entries(uow, supplier_ids)
+    item_categories = _item_categories(uow, rules, entries)
+    held = _by_supplier(certificates.certificates_of(uow, supplier_ids=supplier_ids, today=today))
+    sites = _sites_by_supplier(uow, supplier_ids)
+    result = {}
+    for supplier_id in supplier_ids:
+        result[supplier_id] = [
+            _standing(site, rules, types, entries.get(supplier_id, []), item_categories, held.get(supplier_id, []))
+            for site in sites.get(supplier_id) or [None]
+        ]
+    return result
+
+
+def _standing(site, rules, types, entries, item_categories, held) -> SiteStanding:
+    site_id = site.id if site is not None else None
+    here = [e for e in entries if e.site_id is None or e.site_id == site_id]
+    categories = {e.category for e in here if e.category} | {item_categories.get(e.item_id) for e in here if e.item_id}
+    items = {e.item_id for e in here if e.item_id}
+    needed: dict[tuple[uuid.UUID, uuid.UUID | None], list[CertificateRequirement]] = {}
+    for rule in rules:
+        if rule.certificate_type_id not in types or not types[rule.certificate_type_id].active:
+            continue
+        applies = (
+            rule.scope == "all"
+            or (rule.scope == "site" and site_id is not None and rule.site_id == site_id)
+            or (rule.scope == "category" and rule.category in categories)
+            or (rule.scope == "item" and (rule.item_id in items or item_categories.get(rule.item_id) in categories))
+        )
+        if applies:
+            key = (rule.certificate_type_id, rule.item_id if rule.scope == "item" else None)
+            needed.setdefault(key, []).append(rule)
+    obligations_ = []
+    for (type_id, item_id), reasons in needed.items():
+        best_state, best = "missing", None
+        for view in held:
+            if view.certificate.certificate_type_id != type_id:
+                continue
+            if view.site_ids and site_id not in view.site_ids:
+                continue
+            if item_id is not None and view.item_ids and item_id not in view.item_ids:
+                continue
+            if best is None or certificates.rank(view.state) < certificates.rank(best_state):
+                best_state, best = view.state, view
+        obligations_.append(Obligation(types[type_id], item_id, tuple(reasons), best_state, best))
+    obligations_.sort(key=lambda o: (o.met, o.type.name))
+    return SiteStanding(site=site, obligations=obligations_)
+
+
+def _approved_entries(uow, supplier_ids) -> dict[uuid.UUID, list[ApprovedSource]]:
+    """Entries that let the supplier supply (a disqualified one needs no certificates:
+    it gets no orders)."""
+    rows = uow.session.scalars(
+        sa.select(ApprovedSource).where(ApprovedSource.supplier_id.in_(supplier_ids), ApprovedSource.status != "disqualified")
+    )
+    found: dict[uuid.UUID, list[ApprovedSource]] = {}
+    for row in rows:
+        found.setdefault(row.supplier_id, []).append(row)
+    return found
+
+
+def _item_categories(uow, rules, entries) -> dict[uuid.UUID, str]:
+    ids = {r.item_id for r in rules if r.item_id} | {e.item_id for es in entries.values() for e in es if e.item_id}
+    if not ids:
+        return {}
+    return dict(uow.execute(sa.select(Item.id, Item.category).where(Item.id.in_(ids))).all())
+
+
+def _by_supplier(views: list[CertificateView]) -> dict[uuid.UUID, list[CertificateView]]:
+    found: dict[uuid.UUID, list[CertificateView]] = {}
+    for view in views:
+        found.setdefault(view.certificate.supplier_id, []).append(view)
+    return found
+
+
+def _sites_by_supplier(uow, supplier_ids) -> dict[uuid.UUID, list[Site]]:
+    found: dict[uuid.UUID, list[Site]] = {}
+    for site in uow.session.scalars(sa.select(Site).where(Site.supplier_id.in_(supplier_ids)).order_by(Site.name)):
+        found.setdefault(site.supplier_id, []).append(site)
+    return found
+
+
+# --- orders -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A certificate an order's supplier lacks for the order's items."""
+
+    type: CertificateType
+    item_id: uuid.UUID | None
+    state: str
+
+
+def order_gaps(uow, *, supplier_id: uuid.UUID, item_ids, today: date | None = None) -> list[Gap]:
+    """Requirements that apply to this supplier supplying these items (every supplier,
+    the items' categories, the items) without a valid certificate of the supplier that
+    covers the item. Site requirements are checked on the site's standing, not here: an
+    order does not name the supplier's shipping site."""
+    today = today or utcnow().date()
+    item_ids = {i for i in item_ids if i is not None}
+    categories = dict(uow.execute(sa.select(Item.id, Item.category).where(Item.id.in_(item_ids))).all()) if item_ids else {}
+    rules = uow.session.scalars(
+        sa.select(CertificateRequirement).where(
+            sa.or_(
+                CertificateRequirement.scope == "all",
+                CertificateRequirement.category.in_(set(categories.values())),
+                CertificateRequirement.item_id.in_(item_ids),
+            )
+        )
+    ).all()
+    if not rules:
+        return []
+    types = {t.id: t for t in uow.session.scalars(sa.select(CertificateType).where(CertificateType.active))}
+    held = certificates.certificates_of(uow, supplier_ids=[supplier_id], today=today)
+    gaps, seen = [], set()
+    for rule in rules:
+        if rule.certificate_type_id not in types:
+            continue
+        targets = (
+            [rule.item_id]
+            if rule.scope == "item"
+            else [i for i, c in categories.items() if rule.scope == "all" or c == rule.category]
+        )
+        for item_id in targets or [None]:
+            key = (rule.certificate_type_id, item_id)
+            if key in seen:
+                continue
+            seen.add(key)
+            state = "missing"
+            for view in held:
+                if view.certificate.certificate_type_id == rule.certificate_type_id and (
+                    not view.item_ids or item_id is None or item_id in view.item_ids
+                ):
+                    state = certificates.better(view.state, state)
+            if not certificates.counts_as_valid(state):
+                gaps.append(Gap(types[rule.certificate_type_id], item_id, state))
+    return gaps
