@@ -57,3 +57,10 @@ def require(actor, permission: str) -> None:
     if actor.kind == "system" or permission in actor.permissions:
         return
     raise Forbidden(permission=permission)  # named for the security event (portal.shell.security_log)
+
+
+def require_any(actor, *permissions: str) -> None:
+    """Raise Forbidden unless the actor holds one of the permissions (named: the first)."""
+    if actor.kind == "system" or any(p in actor.permissions for p in permissions):
+        return
+    require(actor, permissions[0])

@@ -25,18 +25,13 @@ from pathlib import Path
 
 from bench.common import Bench, log
 from documents.crypto import CHUNK_SIZE, decrypt_stream, encrypt_stream, new_data_key
-from documents.storage import LocalStorage
+from documents.storage import LocalStorage, read_chunks
 from documents.vault import SPOOL_MEMORY
 
 SECTION = "docs_io"
 FULL_MB = 256
 TARGET = 100.0  # MB/s
 ROUNDS = 3
-
-
-def _chunks(handle, size: int = CHUNK_SIZE):
-    while chunk := handle.read(size):
-        yield chunk
 
 
 def _hashing(chunks, digest):
@@ -54,7 +49,7 @@ def _copy(src: Path, dst: Path) -> None:
 
 def _drain(handle) -> None:
     handle.seek(0)
-    for _ in _chunks(handle):
+    for _ in read_chunks(handle):
         pass
 
 
@@ -81,7 +76,9 @@ def run(b: Bench) -> None:
             start = time.perf_counter()
             digest = hashlib.sha256()
             with open(source, "rb") as fin:
-                storage.put("tenants/bench/2026/file", encrypt_stream(_hashing(_chunks(fin), digest), key=key, file_id=file_id))
+                storage.put(
+                    "tenants/bench/2026/file", encrypt_stream(_hashing(read_chunks(fin), digest), key=key, file_id=file_id)
+                )
             times["upload"].append(time.perf_counter() - start)
             uploaded = digest.hexdigest()
 

@@ -21,12 +21,12 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from auth import signatures
-from auth.permissions import require
+from auth.permissions import require, require_any
 from documents import vault as files
 from documents.errors import AlreadyReviewed, CertificateNotFound, CertificateTypeNotFound
 from documents.models import Certificate, CertificateItem, CertificateSite, CertificateType, StoredFile
 from kernel.clock import utcnow
-from kernel.errors import N_, Forbidden, ValidationFailed
+from kernel.errors import N_, Forbidden, ValidationFailed, checked_text
 from tenants import service as tenants
 
 # A certificate this close to its expiry shows as expiring (and the notices start).
@@ -79,10 +79,6 @@ def rank(value: str) -> int:
     return _RANK[value]
 
 
-def better(a: str, b: str) -> str:
-    return a if _RANK[a] <= _RANK[b] else b
-
-
 def counts_as_valid(value: str) -> bool:
     return value in ("valid", "expiring")
 
@@ -91,11 +87,20 @@ def counts_as_valid(value: str) -> bool:
 
 
 def list_types(uow, actor, *, include_inactive: bool = False) -> list[CertificateType]:
-    _require_any(actor, "cert.upload", "cert.review", "suppliers.view")
+    require_any(actor, "cert.upload", "cert.review", "suppliers.view")
     stmt = sa.select(CertificateType).order_by(CertificateType.name)
     if not include_inactive:
         stmt = stmt.where(CertificateType.active)
     return list(uow.session.scalars(stmt))
+
+
+def types_by_id(uow, *, active_only: bool = False) -> dict[uuid.UUID, CertificateType]:
+    """The tenant's types by id, for other domains' rules (erp.suppliers.compliance); no
+    permission of its own: the caller's operation checks one."""
+    stmt = sa.select(CertificateType)
+    if active_only:
+        stmt = stmt.where(CertificateType.active)
+    return {t.id: t for t in uow.session.scalars(stmt)}
 
 
 def get_type(uow, *, type_id: uuid.UUID) -> CertificateType:
@@ -121,8 +126,8 @@ def save_type(
     """Create a type (type_id None) or change one. The code never changes once made."""
     require(actor, "cert.review")
     errors: dict[str, str] = {}
-    name = _text(name, 200, "name", errors, required=True)
-    name_zh = _text(name_zh, 200, "name_zh", errors)
+    name = checked_text(name, 200, "name", errors, required=True)
+    name_zh = checked_text(name_zh, 200, "name_zh", errors)
     issuers = sorted({i.strip() for i in accepted_issuers if i and i.strip()}, key=str.casefold)
     if any(len(i) > 200 for i in issuers):
         errors["accepted_issuers"] = N_("An issuing body's name is at most 200 characters.")
@@ -176,9 +181,9 @@ def upload(
     today = today or utcnow().date()
     errors: dict[str, str] = {}
     kind = _active_type(uow, certificate_type_id, errors)
-    number = _text(number, 100, "number", errors, required=True)
-    issuing_body = _text(issuing_body, 200, "issuing_body", errors, required=True)
-    scope = _text(scope, 4000, "scope", errors)
+    number = checked_text(number, 100, "number", errors, required=True)
+    issuing_body = checked_text(issuing_body, 200, "issuing_body", errors, required=True)
+    scope = checked_text(scope, 4000, "scope", errors)
     accepted = {i.casefold() for i in kind.accepted_issuers} if kind is not None else set()
     if accepted and issuing_body and issuing_body.casefold() not in accepted:
         errors["issuing_body"] = N_("This type of certificate is accepted only from the issuing bodies listed for it.")
@@ -331,7 +336,7 @@ def _chain(uow, first: uuid.UUID) -> list[uuid.UUID]:
 
 
 def get(uow, actor, *, certificate_id: uuid.UUID, today: date | None = None) -> CertificateView:
-    _require_any(actor, "cert.upload", "cert.review", "suppliers.view")
+    require_any(actor, "cert.upload", "cert.review", "suppliers.view")
     return _view(uow, _get(uow, certificate_id), today or utcnow().date())
 
 
@@ -341,24 +346,41 @@ def list_certificates(
     *,
     supplier_id: uuid.UUID | None = None,
     status: str | None = None,
+    state: str | None = None,
     certificate_type_id: uuid.UUID | None = None,
     include_superseded: bool = False,
     today: date | None = None,
     limit: int = 500,
 ) -> list[CertificateView]:
-    """Certificates newest first (row-level security keeps a supplier to its own)."""
-    _require_any(actor, "cert.upload", "cert.review", "suppliers.view")
+    """Certificates newest first (row-level security keeps a supplier to its own); `state`:
+    only those in that state on `today` (see `state`), chosen in the query."""
+    require_any(actor, "cert.upload", "cert.review", "suppliers.view")
     today = today or utcnow().date()
     stmt = sa.select(Certificate).order_by(Certificate.created_at.desc(), Certificate.id.desc()).limit(limit)
     if supplier_id is not None:
         stmt = stmt.where(Certificate.supplier_id == supplier_id)
-    if status is not None:
+    if state is not None:
+        stmt = stmt.where(_in_state(state, today))
+    elif status is not None:
         stmt = stmt.where(Certificate.status == status)
     elif not include_superseded:
         stmt = stmt.where(Certificate.status != "superseded")
     if certificate_type_id is not None:
         stmt = stmt.where(Certificate.certificate_type_id == certificate_type_id)
     return _views(uow, list(uow.session.scalars(stmt)), today)
+
+
+def _in_state(value: str, today: date):
+    """`state(certificate, today) == value` as SQL."""
+    approved, expires = Certificate.status == "approved", Certificate.expires_on
+    horizon = today + timedelta(days=EXPIRING_DAYS)
+    if value == "valid":
+        return sa.and_(approved, sa.or_(expires.is_(None), expires > horizon))
+    if value == "expiring":
+        return sa.and_(approved, expires.between(today, horizon))
+    if value == "expired":
+        return sa.and_(approved, expires < today)
+    return Certificate.status == value
 
 
 def versions(uow, *, certificate_id: uuid.UUID) -> list[Certificate]:
@@ -440,12 +462,6 @@ def _get(uow, certificate_id: uuid.UUID, *, lock: bool = False) -> Certificate:
 # --- checks ---------------------------------------------------------------------------
 
 
-def _require_any(actor, *permissions: str) -> None:
-    if actor.kind == "system" or any(p in actor.permissions for p in permissions):
-        return
-    require(actor, permissions[0])
-
-
 def _active_type(uow, type_id, errors: dict) -> CertificateType | None:
     kind = uow.session.get(CertificateType, (uow.tenant_id, type_id)) if type_id else None
     if kind is None or not kind.active:
@@ -494,14 +510,3 @@ def _renewed(uow, renews_id: uuid.UUID, kind, errors: dict) -> Certificate | Non
     if _newer(uow, previous.id, count_rejected=False) is not None:
         errors["renews_id"] = N_("A newer version of this certificate exists already; renew that one.")
     return previous
-
-
-def _text(value, limit: int, field: str, errors: dict, *, required: bool = False) -> str | None:
-    value = (value or "").strip()
-    if not value:
-        if required:
-            errors[field] = N_("This field is required.")
-        return None
-    if len(value) > limit:
-        errors[field] = N_("This is too long.")
-    return value

@@ -47,7 +47,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from documents.models import Certificate, CertificateNotice, CertificateType
-from kernel.clock import utcnow
+from kernel.clock import today, utcnow
 from kernel.ids import new_id
 from kernel.mail import TOPIC as MAIL_TOPIC
 from kernel.mail import normalise_locale, queue_mail
@@ -82,10 +82,6 @@ class ExpiryScanIncomplete(RuntimeError):
         super().__init__(f"{len(failed)} tenant(s) failed: {', '.join(str(t) for t in failed)}; {done} done")
         self.failed = failed
         self.done = done
-
-
-def today() -> date:
-    return utcnow().date()
 
 
 def threshold_due(days_left: int, sent: Iterable[int] = ()) -> int | None:
@@ -225,7 +221,7 @@ def send_notices(uow, *, as_of: date, certificate_ids: list | None = None) -> in
     customer = tenants.own_organisation(uow)
     types = _types(uow, {c.certificate_type_id for c, _, _ in due})
     suppliers = tenants.organisations_by_id(uow, ids={c.supplier_id for c, _, _ in due})
-    uploaders = {sid: tenants.members_holding(uow, organisation_id=sid, permission=UPLOADERS) for sid in suppliers}
+    uploaders = tenants.members_holding_by_organisation(uow, organisation_ids=suppliers, permission=UPLOADERS)
     reviewers = tenants.members_holding(uow, organisation_id=customer.id, permission=REVIEWERS)
 
     count = 0

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from kernel.models import Base, TenantOwned, Timestamps, tenant_fk
+from kernel.models import Base, TenantOwned, Timestamps, tenant_fk, within
 
 # pending_review: uploaded, waiting for a quality engineer (or counted at once when the
 # type needs no review: approved on upload). superseded: a newer version was approved.
@@ -27,10 +27,6 @@ CERTIFICATE_STATUSES = ("pending_review", "approved", "rejected", "superseded")
 # What a file belongs to besides certificates (PO messages, lots of the ASN issue).
 ATTACHMENT_OWNERS = ("purchase_order", "po_message", "lot")
 ATTACHMENT_KINDS = ("certificate_of_conformance", "certificate_of_analysis", "drawing", "other")
-
-
-def _within(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} in ({', '.join(repr(v) for v in values)})"
 
 
 class TenantDataKey(TenantOwned, Base):
@@ -98,7 +94,7 @@ class Certificate(TenantOwned, Timestamps, Base):
         tenant_fk(["certificate_type_id"], "certificate_type"),
         tenant_fk(["file_id"], "stored_file"),
         tenant_fk(["supersedes_id"], "certificate"),
-        sa.CheckConstraint(_within("status", CERTIFICATE_STATUSES), name="status"),
+        sa.CheckConstraint(within("status", CERTIFICATE_STATUSES), name="status"),
         sa.CheckConstraint("expires_on is null or expires_on >= valid_from", name="validity"),
         sa.CheckConstraint("btrim(number) <> ''", name="number"),
         sa.CheckConstraint("status not in ('approved', 'rejected') or reviewed_at is not null", name="reviewed"),
@@ -185,8 +181,8 @@ class Attachment(TenantOwned, Base):
     __tablename__ = "attachment"
     __table_args__ = (
         tenant_fk(["file_id"], "stored_file"),
-        sa.CheckConstraint(_within("owner_kind", ATTACHMENT_OWNERS), name="owner_kind"),
-        sa.CheckConstraint(_within("kind", ATTACHMENT_KINDS), name="kind"),
+        sa.CheckConstraint(within("owner_kind", ATTACHMENT_OWNERS), name="owner_kind"),
+        sa.CheckConstraint(within("kind", ATTACHMENT_KINDS), name="kind"),
         sa.Index("ix_attachment_owner", "tenant_id", "owner_kind", "owner_id"),
     )
 

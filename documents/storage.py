@@ -115,10 +115,15 @@ class LocalStorage:
         return self.path(key).is_file()
 
 
+def read_chunks(handle, size: int = READ_CHUNK) -> Iterator[bytes]:
+    """A file's bytes, `size` at a time."""
+    while chunk := handle.read(size):
+        yield chunk
+
+
 def _read_chunks(handle) -> Iterator[bytes]:
     with handle:
-        while chunk := handle.read(READ_CHUNK):
-            yield chunk
+        yield from read_chunks(handle)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -43,16 +43,15 @@ import filetype
 import sqlalchemy as sa
 
 from auth.security import record_security_event
-from documents.crypto import CHUNK_SIZE, MasterKeys, decrypt_stream, encrypt_stream
+from documents.crypto import MasterKeys, decrypt_stream, encrypt_stream
 from documents.errors import FileNotFound, FileTampered
 from documents.keys import data_key, data_key_for_new_file
 from documents.models import StoredFile
-from documents.storage import Storage, storage_from_url
+from documents.storage import READ_CHUNK, Storage, read_chunks, storage_from_url
 from kernel.clock import utcnow
 from kernel.errors import N_, Forbidden, ValidationFailed
 from kernel.ids import new_id
 
-READ_CHUNK = 1024 * 1024
 UPLOAD_CHUNK = 256 * 1024
 SPOOL_MEMORY = 1024 * 1024
 SNIFF_BYTES = 8192
@@ -132,7 +131,7 @@ def store_file(
         file_id = new_id()
         storage_key = f"tenants/{uow.tenant_id}/{utcnow():%Y}/{file_id}"
         spool.seek(0)
-        vault.storage.put(storage_key, encrypt_stream(_read_chunks(spool), key=key, file_id=file_id))
+        vault.storage.put(storage_key, encrypt_stream(read_chunks(spool), key=key, file_id=file_id))
     row = StoredFile(
         id=file_id,
         tenant_id=uow.tenant_id,
@@ -171,11 +170,6 @@ def _spool_upload(stream: BinaryIO, spool, *, limit: int) -> tuple[int, str]:
 def _megabytes(limit: int) -> str:
     value = limit / (1024 * 1024)
     return f"{value:g}" if value >= 1 else f"{value:.2f}"
-
-
-def _read_chunks(handle, size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    while chunk := handle.read(size):
-        yield chunk
 
 
 def detect_kind(head: bytes) -> str | None:
@@ -318,7 +312,7 @@ class OpenedFile:
     def chunks(self, size: int = READ_CHUNK) -> Iterator[bytes]:
         try:
             self._spool.seek(0)
-            yield from _read_chunks(self._spool, size)
+            yield from read_chunks(self._spool, size)
         finally:
             self.close()
 

@@ -238,13 +238,13 @@ def _certificates(uow, users, vault, settings, sterile_site) -> None:
     compliance.add_requirement(uow, system, certificate_type_id=sterilisation.id, scope="category", category="sterile_barrier")
 
     tenant_id, today = uow.tenant_id, date.today()
-    quality = _member_actor(uow, users["quality@demo.example"], tenant_id)
+    quality = tenants.actor_in(uow, users["quality@demo.example"], tenant_id)
     for email, kind, number, body, expires_in, sites in (
         ("sales@acme-polymers.example", iso, "DE-Q5-2023-0412", "TÜV SÜD Product Service", 30, ()),
         ("qa@shenzhen-sterile.example", iso, "CN-13485-88121", "SGS-CSTC", 7, (sterile_site.id,)),
         ("qa@shenzhen-sterile.example", sterilisation, "EO-VAL-2024-07", "SGS-CSTC", -10, (sterile_site.id,)),
     ):
-        uploader = _member_actor(uow, users[email], tenant_id)
+        uploader = tenants.actor_in(uow, users[email], tenant_id)
         uow.switch_tenant(tenant_id, uploader)
         cert = certificates.upload(
             uow,
@@ -266,11 +266,6 @@ def _certificates(uow, users, vault, settings, sterile_site) -> None:
             settings=settings, cipher=FieldCipher.from_settings(settings),
         )  # fmt: skip
     uow.switch_tenant(tenant_id, system)
-
-
-def _member_actor(uow, user, tenant_id) -> Actor:
-    membership = next(m for m in tenants.memberships_of(uow, user_id=user.id) if m.tenant_id == tenant_id)
-    return tenants.actor_for(user, membership)
 
 
 def _demo_pdf(title: str) -> bytes:

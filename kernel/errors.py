@@ -46,3 +46,21 @@ class ValidationFailed(DomainError):
     def __init__(self, message: str | None = None, *, errors: dict[str, str] | None = None, **params) -> None:
         self.errors = errors or {}
         super().__init__(message, **params)
+
+
+# Field messages every form shares.
+REQUIRED = N_("This field is required.")
+TOO_LONG = N_("This is too long.")
+
+
+def checked_text(value, limit: int, field: str, errors: dict[str, str], *, required: bool = False) -> str | None:
+    """A text field stripped; None when empty. An empty required field or one longer than
+    `limit` leaves its message in `errors` under `field`."""
+    value = value.strip() if isinstance(value, str) else None
+    if not value:
+        if required:
+            errors[field] = REQUIRED
+        return None
+    if len(value) > limit:
+        errors[field] = TOO_LONG
+    return value

@@ -43,6 +43,11 @@ class Timestamps:
     updated_at: orm.Mapped[datetime] = orm.mapped_column(server_default=sa.func.now(), onupdate=sa.func.now())
 
 
+def within(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: the column takes one of the values."""
+    return f"{column} in ({', '.join(repr(v) for v in values)})"
+
+
 def tenant_fk(columns: list[str], target: str, target_columns: list[str] | None = None, **kw) -> sa.ForeignKeyConstraint:
     """A foreign key within one tenant: (tenant_id, x) -> target(tenant_id, id)."""
     target_columns = target_columns or ["id"]

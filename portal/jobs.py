@@ -66,18 +66,27 @@ def run_worker(runtime, *, concurrency: int = 2) -> None:
         sealer.stop()
 
 
+_open_lock = threading.Lock()
+
+
+def defer_job(runtime, task, *, about: str, **arguments) -> None:
+    """Defer `task` with `arguments` from a web process (after a commit), opening the job
+    app on first use. A failure is logged ("could not defer <about>"), not raised: the
+    caller's work is already committed."""
+    try:
+        with _open_lock:
+            job_app(runtime).open()  # idempotent: opens the pool only when closed
+        task.defer(**arguments)
+    except Exception:
+        log.exception("could not defer %s", about)
+
+
 def outbox_waker(runtime):
     """After a commit that queued outbox messages, defer their delivery job. The job app
     is opened on use; a failure is logged, not raised - the committed messages are
     safe and the periodic sweep delivers them within a minute."""
-    lock = threading.Lock()
 
     def wake(tenant_id) -> None:
-        try:
-            with lock:
-                job_app(runtime).open()  # idempotent: opens the pool only when closed
-            kernel_tasks.deliver_outbox.defer(tenant_id=str(tenant_id))
-        except Exception:
-            log.exception("could not defer outbox delivery for tenant %s", tenant_id)
+        defer_job(runtime, kernel_tasks.deliver_outbox, about=f"outbox delivery for tenant {tenant_id}", tenant_id=str(tenant_id))
 
     return wake

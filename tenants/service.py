@@ -176,6 +176,12 @@ def actor_for(user: User, membership: MembershipView | None) -> Actor:
     )
 
 
+def actor_in(uow, user: User, tenant_id: uuid.UUID) -> Actor:
+    """The user acting in one tenant (no permissions if no longer a member there)."""
+    membership = next((m for m in memberships_of(uow, user_id=user.id) if m.tenant_id == tenant_id), None)
+    return actor_for(user, membership)
+
+
 def next_number(uow, *, name: str, prefix: str, year: int, width: int = 6) -> str:
     """Gapless per-tenant counter: the row lock serialises only writers of one counter,
     and a rolled-back transaction gives its number back."""
@@ -210,6 +216,23 @@ def own_sites(uow) -> list[Site]:
     return list(uow.session.scalars(sa.select(Site).where(Site.supplier_id.is_(None)).order_by(Site.name, Site.id)))
 
 
+def sites_of(uow, *, supplier_id: uuid.UUID) -> list[Site]:
+    """A supplier's own sites, by name."""
+    return sites_by_supplier(uow, supplier_ids=[supplier_id]).get(supplier_id, [])
+
+
+def sites_by_supplier(uow, *, supplier_ids=None) -> dict[uuid.UUID, list[Site]]:
+    """Suppliers' sites by supplier, each list by name, in one query; every supplier's
+    (that the caller may see) when `supplier_ids` is None."""
+    stmt = sa.select(Site).where(Site.supplier_id.is_not(None)).order_by(Site.name, Site.id)
+    if supplier_ids is not None:
+        stmt = stmt.where(Site.supplier_id.in_(list(supplier_ids)))
+    found: dict[uuid.UUID, list[Site]] = {}
+    for site in uow.session.scalars(stmt):
+        found.setdefault(site.supplier_id, []).append(site)
+    return found
+
+
 def sites_by_id(uow, *, ids) -> dict[uuid.UUID, Site]:
     """Sites by id (those the caller may see), for checking and naming them beside other
     domains' rows."""
@@ -221,21 +244,33 @@ def sites_by_id(uow, *, ids) -> dict[uuid.UUID, Site]:
 def members_holding(uow, *, organisation_id: uuid.UUID, permission: str) -> list[User]:
     """Active people of one of the tenant's organisations whose role holds `permission`:
     who to tell about something for that organisation (a new purchase order, say)."""
-    return list(
-        uow.session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .join(Role, sa.and_(Role.tenant_id == Membership.tenant_id, Role.key == Membership.role))
-            .where(
-                Membership.tenant_id == uow.tenant_id,
-                Membership.organisation_id == organisation_id,
-                Membership.is_active,
-                User.is_active,
-                sa.literal(permission) == sa.any_(Role.permissions),
-            )
-            .order_by(User.email)
-        )
+    return members_holding_by_organisation(uow, organisation_ids=[organisation_id], permission=permission).get(
+        organisation_id, []
     )
+
+
+def members_holding_by_organisation(uow, *, organisation_ids, permission: str) -> dict[uuid.UUID, list[User]]:
+    """`members_holding` for several organisations in one query, by organisation."""
+    ids = list(set(organisation_ids))
+    found: dict[uuid.UUID, list[User]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = uow.execute(
+        sa.select(Membership.organisation_id, User)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Role, sa.and_(Role.tenant_id == Membership.tenant_id, Role.key == Membership.role))
+        .where(
+            Membership.tenant_id == uow.tenant_id,
+            Membership.organisation_id.in_(ids),
+            Membership.is_active,
+            User.is_active,
+            sa.literal(permission) == sa.any_(Role.permissions),
+        )
+        .order_by(User.email)
+    )
+    for organisation_id, user in rows:
+        found[organisation_id].append(user)
+    return found
 
 
 def count_suppliers(uow) -> int:
@@ -467,8 +502,3 @@ def _user_email(uow, user_id) -> str | None:
 
 def _actor_email(actor: Actor) -> str | None:
     return actor.name if actor.kind == "user" else None
-
-
-def sites_of(uow, *, supplier_id: uuid.UUID) -> list[Site]:
-    """A supplier's own sites, by name."""
-    return list(uow.session.scalars(sa.select(Site).where(Site.supplier_id == supplier_id).order_by(Site.name, Site.id)))

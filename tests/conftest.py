@@ -25,6 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import orm
 
+from documents.crypto import MasterKeys
+from documents.storage import LocalStorage
+from documents.vault import Vault
 from kernel import migrate
 from kernel.database import drop_database, embedded_admin_url, libpq_url, provision, start_embedded
 from kernel.runtime import Runtime
@@ -160,3 +163,10 @@ def admin(admin_url, db_urls):
     url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def vault(settings, tmp_path) -> Vault:
+    """Encrypted file storage on local disk under the test's tmp_path, with the master keys
+    of the settings and a 5 MB upload limit."""
+    return Vault(LocalStorage(tmp_path / "files"), MasterKeys.from_settings(settings), max_upload_bytes=5 * 1024 * 1024)

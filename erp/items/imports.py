@@ -3,7 +3,7 @@
 `parse(data, filename)` reads a file into rows of text by column name (the names of the
 export, `COLUMNS`): XLSX with openpyxl; CSV as UTF-8 (with or without a byte order mark)
 or, when it is not valid UTF-8, as GB18030 (what Excel on a Chinese Windows saves), the
-encoding used being named in the result. A file that cannot be read as a whole - no
+encoding used being named in the result (erp.tabular reads both). A file that cannot be read as a whole - no
 header, unknown columns, several encodings in one file, too many rows - is refused with
 `ImportFileInvalid`.
 
@@ -21,7 +21,6 @@ be empty or the revision in effect today.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import uuid
@@ -29,17 +28,18 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from auth import service as auth_service
 from auth.permissions import require
+from erp import tabular
 from erp.items import revisions
 from erp.items.errors import DuplicateUdiDi, ItemImportNotFound
 from erp.items.models import Item, ItemImport
 from erp.items.service import FIELDS, LABEL_FIELDS, PART_NUMBER_CONSTRAINT, UDI_INDEX, checked_values
+from erp.tabular import EMPTY, EXTRA_CELLS, FORMULA_START, REPEATED_COLUMNS, TOO_MANY_ROWS, RowError
 from kernel.clock import utcnow
 from kernel.errors import N_, Forbidden, ValidationFailed
 from kernel.ids import new_id
@@ -54,27 +54,21 @@ MAX_ROWS = 50_000
 SMALL = 500  # files up to this many rows are imported at once; larger ones by a job
 PROGRESS_EVERY = 500
 
-UTF8, UTF8_BOM, GB18030, XLSX = "UTF-8", "UTF-8 (BOM)", "GB18030", "XLSX"
+XLSX = "XLSX"  # the encoding named for an XLSX file; a CSV file's is erp.tabular's
+UTF8, UTF8_BOM, GB18030 = tabular.UTF8, tabular.UTF8_BOM, tabular.GB18030
 TRUE = {"true", "yes", "y", "1", "x", "是", "✓"}
 FALSE = {"false", "no", "n", "0", "否"}
 WHOLE = re.compile(r"[+-]?[0-9]+")
 IDENTIFIERS = ("issuing_agency", "udi_di", "basic_udi_di")
 
-TOO_LARGE = N_("The file is larger than %(megabytes)s MB. Split it into smaller files.")
-TOO_MANY_ROWS = N_("The file has more than %(rows)s rows. Split it into smaller files.")
-EMPTY = N_("The file is empty.")
+# The file's own problems are erp.tabular's messages (EMPTY, REPEATED_COLUMNS, EXTRA_CELLS
+# and TOO_MANY_ROWS are imported above), named here for this module's callers too.
+TOO_LARGE, NOT_TEXT, MIXED = tabular.TOO_LARGE, tabular.NOT_TEXT, tabular.MIXED
 NO_HEADER = N_("The first row must name the columns, such as part_number, name, category and uom.")
 NO_PART_NUMBER = N_("The file has no part_number column.")
 UNKNOWN_COLUMNS = N_("The file has columns that are not item fields: %(columns)s. Use the column names of the export.")
-REPEATED_COLUMNS = N_("The file names a column twice: %(columns)s.")
-NOT_TEXT = N_("The file could not be read as text in UTF-8 or GB18030. Save it as CSV (UTF-8) or XLSX.")
-MIXED = N_(
-    "The file mixes character encodings: line %(line)s is not UTF-8 while others are. Save the whole file again "
-    "as CSV (UTF-8) or XLSX."
-)
 NOT_A_TABLE = N_("The file is neither CSV nor XLSX. Save it as CSV (UTF-8) or XLSX.")
 BAD_XLSX = N_("The XLSX file could not be read. Open it in your spreadsheet program and save it again.")
-EXTRA_CELLS = N_("This row has more cells than the header has columns.")
 PART_NUMBER_TWICE = N_("This part number is also in row %(row)s.")
 UDI_DI_TWICE = N_("This UDI-DI is also in row %(row)s.")
 FAILED = N_("The import stopped because of an error on our side. It changed nothing; please try again later.")
@@ -89,10 +83,7 @@ class ImportFileInvalid(ValidationFailed):
     message = N_("The file could not be read.")
 
 
-@dataclass(frozen=True)
-class ImportRow:
-    number: int  # the row in the file, the header being row 1 (as a spreadsheet shows it)
-    values: dict[str, str]  # column name → text, for the file's columns
+ImportRow = tabular.Row  # number: the row in the file; values: column name → text
 
 
 @dataclass(frozen=True)
@@ -100,14 +91,6 @@ class ParsedFile:
     encoding: str
     columns: tuple[str, ...]
     rows: list[ImportRow]
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # 0: the file as a whole
-    field: str
-    message: str  # a catalog key, translated where it is shown
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,49 +124,16 @@ class ImportReport:
 
 def parse(data: bytes, filename: str = "") -> ParsedFile:
     """The rows of a CSV or XLSX file (told apart by content, not by name)."""
-    if len(data) > MAX_BYTES:
-        raise ImportFileInvalid(TOO_LARGE, megabytes=MAX_BYTES // (1024 * 1024))
-    if data.startswith(b"PK\x03\x04"):
-        return _xlsx(data)
-    if filename.lower().endswith((".xlsx", ".xls", ".xlsm")) or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileInvalid(NOT_A_TABLE)
-    text, encoding = _decode(data)
-    return _table(_csv_rows(text), encoding)
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        encoding, body = UTF8_BOM, data[3:]
-    else:
-        encoding, body = UTF8, data
     try:
-        return body.decode("utf-8"), encoding
-    except UnicodeDecodeError:
-        pass
-    # Not UTF-8 as a whole. When some lines with other than ASCII are UTF-8 and others are
-    # not, the file was put together from several sources: reading it as GB18030 would
-    # garble the UTF-8 lines without an error, so it is refused, naming the first line.
-    utf8_lines, other_line = False, None
-    for number, line in enumerate(body.split(b"\n"), start=1):
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8")
-            utf8_lines = True
-        except UnicodeDecodeError:
-            other_line = other_line or number
-    if encoding == UTF8_BOM or (utf8_lines and other_line):
-        raise ImportFileInvalid(MIXED, line=other_line)
-    try:
-        return body.decode("gb18030"), GB18030
-    except UnicodeDecodeError as exc:
-        raise ImportFileInvalid(NOT_TEXT) from exc
-
-
-def _csv_rows(text: str):
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first.count) if first else ","
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        tabular.check_size(data, MAX_BYTES)
+        if data.startswith(b"PK\x03\x04"):
+            return _xlsx(data)
+        if filename.lower().endswith((".xlsx", ".xls", ".xlsm")) or data.startswith(b"\xd0\xcf\x11\xe0"):
+            raise ImportFileInvalid(NOT_A_TABLE)
+        text, encoding = tabular.decode(data)
+        return _table(tabular.csv_rows(text), encoding)
+    except tabular.TableInvalid as bad:
+        raise ImportFileInvalid(bad.message, **bad.params) from bad
 
 
 def _xlsx(data: bytes) -> ParsedFile:
@@ -215,25 +165,8 @@ def _cell(value) -> str:
 
 
 def _table(records, encoding: str) -> ParsedFile:
-    header = None
-    rows: list[ImportRow] = []
-    for number, cells in enumerate(records, start=1):
-        if header is None:
-            header = [c.strip().lstrip("\ufeff").lower() for c in cells]
-            while header and not header[-1]:
-                header.pop()
-            _check_header(header)
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileInvalid(TOO_MANY_ROWS, rows=f"{MAX_ROWS:,}")
-        values = dict(zip(header, cells, strict=False))
-        if any(c.strip() for c in cells[len(header) :]):
-            values[""] = ""  # marks the extra cells; reported by import_items
-        rows.append(ImportRow(number=number, values=values))
-    if header is None:
-        raise ImportFileInvalid(EMPTY)
+    # A row with extra cells is marked (key ""); import_items reports it.
+    header, rows = tabular.read_table(records, check_header=_check_header, max_rows=MAX_ROWS)
     return ParsedFile(encoding=encoding, columns=tuple(header), rows=rows)
 
 
@@ -245,7 +178,7 @@ def _check_header(header: list[str]) -> None:
         raise ImportFileInvalid(NO_HEADER)
     if unknown:
         raise ImportFileInvalid(UNKNOWN_COLUMNS, columns=", ".join(unknown))
-    repeated = sorted({c for c in header if header.count(c) > 1})
+    repeated = tabular.repeated_columns(header)
     if repeated:
         raise ImportFileInvalid(REPEATED_COLUMNS, columns=", ".join(repeated))
     if "part_number" not in header:
@@ -516,9 +449,9 @@ def run_import(open_uow, *, tenant_id: uuid.UUID, import_id: uuid.UUID) -> str |
 def _sender(uow, user_id: uuid.UUID | None, tenant_id: uuid.UUID) -> Actor:
     user = auth_service.get_user(uow, user_id=user_id) if user_id else None
     if user is None or not user.is_active:
-        return Actor.system("items-import")  # holds no permission: the import is refused
-    membership = next((m for m in tenants.memberships_of(uow, user_id=user.id) if m.tenant_id == tenant_id), None)
-    return tenants.actor_for(user, membership)
+        # A person with no permission, not the system (which holds them all): refused.
+        return Actor(user_id=user_id, name="items-import")
+    return tenants.actor_in(uow, user, tenant_id)
 
 
 def _finish(record: ItemImport, report: ImportReport, *, status: str = "done") -> None:
@@ -530,9 +463,8 @@ def _finish(record: ItemImport, report: ImportReport, *, status: str = "done") -
 
 # --- exporting ----------------------------------------------------------------------------------
 
-# A cell starting with one of these is a formula to a spreadsheet program (CSV injection):
-# the CSV export puts an apostrophe before it, which the import takes off again.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of tabular.FORMULA_START is a formula to a spreadsheet program
+# (CSV injection): the CSV export puts an apostrophe before it, which the import takes off.
 
 
 def export_rows(items) -> list[list]:
@@ -542,11 +474,7 @@ def export_rows(items) -> list[list]:
 
 def export_csv(items) -> bytes:
     """UTF-8 with a byte order mark (so that Excel reads the Chinese names right)."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in export_rows(items):
-        writer.writerow([_csv_text(value) for value in row])
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    return tabular.csv_bytes([tabular.spreadsheet_text(value) for value in row] for row in export_rows(items))
 
 
 def export_xlsx(items) -> bytes:
@@ -566,13 +494,3 @@ def export_xlsx(items) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _csv_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return str(value)

@@ -12,11 +12,7 @@ from sqlalchemy import orm
 from sqlalchemy.dialects.postgresql import JSONB
 
 from erp.items.udi import ISSUING_AGENCIES
-from kernel.models import Base, TenantOwned, Timestamps, tenant_fk
-
-
-def _within(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} in ({', '.join(repr(v) for v in values)})"
+from kernel.models import Base, TenantOwned, Timestamps, tenant_fk, within
 
 
 class Item(TenantOwned, Timestamps, Base):
@@ -25,7 +21,7 @@ class Item(TenantOwned, Timestamps, Base):
         sa.UniqueConstraint("tenant_id", "part_number"),
         # One item per device identifier in a tenant.
         sa.Index("ix_item_tenant_id_udi_di", "tenant_id", "udi_di", unique=True, postgresql_where=sa.text("udi_di is not null")),
-        sa.CheckConstraint(_within("issuing_agency", ISSUING_AGENCIES), name="issuing_agency"),
+        sa.CheckConstraint(within("issuing_agency", ISSUING_AGENCIES), name="issuing_agency"),
         sa.CheckConstraint("udi_di is null or issuing_agency is not null", name="udi_di_agency"),
         sa.CheckConstraint("storage_temp_min_c <= storage_temp_max_c", name="storage_temp_range"),
         sa.CheckConstraint("storage_humidity_min_pct <= storage_humidity_max_pct", name="storage_humidity_range"),
@@ -94,7 +90,7 @@ class ItemImport(TenantOwned, Timestamps, Base):
 
     __tablename__ = "item_import"
     __table_args__ = (
-        sa.CheckConstraint(_within("status", IMPORT_STATUSES), name="status"),
+        sa.CheckConstraint(within("status", IMPORT_STATUSES), name="status"),
         sa.CheckConstraint("done >= 0 and done <= total", name="progress"),
         sa.Index("ix_item_import_tenant_id_created_at", "tenant_id", "created_at"),
     )

@@ -26,8 +26,8 @@ from sqlalchemy.dialects import postgresql
 from auth.permissions import require
 from erp.items.errors import ItemNotFound, RevisionInEffect, RevisionNotFound
 from erp.items.models import Item, ItemRevision
-from kernel.clock import utcnow
-from kernel.errors import N_, ValidationFailed
+from kernel.clock import today
+from kernel.errors import N_, REQUIRED, TOO_LONG, ValidationFailed
 
 INITIAL_REVISION = "A"
 INITIAL_DESCRIPTION = "Initial release"  # stored as data, like the migration's backfill
@@ -40,8 +40,6 @@ DATE_CONSTRAINT = "uq_item_revision_tenant_id_item_id_effective_from"
 
 IN_EFFECT, SUPERSEDED, SCHEDULED = "in_effect", "superseded", "scheduled"
 
-REQUIRED = N_("This field is required.")
-TOO_LONG = N_("This is too long.")
 CODE = N_("Use letters, digits and . _ - only, starting with a letter or digit.")
 DUPLICATE = N_("This item already has a revision with this code.")
 DATE = N_("Enter a date.")
@@ -49,11 +47,6 @@ BACKDATED = N_("A revision cannot take effect in the past. Choose today or a lat
 NOT_AFTER_LATEST = N_(
     "A new revision must take effect after the item's latest revision. Choose a later date than that revision's."
 )
-
-
-def today() -> date:
-    """The day the services count in (UTC)."""
-    return utcnow().date()
 
 
 def checked_code(value) -> tuple[str | None, str | None]:

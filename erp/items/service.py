@@ -15,7 +15,7 @@ from erp.items.errors import DuplicatePartNumber, DuplicateUdiDi, ItemNotFound
 from erp.items.models import CATEGORIES, DEVICE_CATEGORIES, DEVICE_CLASSES, UNITS, Item
 from erp.items.udi import ISSUING_AGENCIES, UNKNOWN_AGENCY, InvalidUdiDi, normalise_basic_udi_di, normalise_udi_di
 from erp.pagination import Page, check_limit, decode_cursor, encode_cursor
-from kernel.errors import N_, ValidationFailed
+from kernel.errors import N_, REQUIRED, TOO_LONG, ValidationFailed
 
 # Limits come from the columns, so the API schema, the checks and the table agree.
 MAX_PART_NUMBER = Item.__table__.c.part_number.type.length
@@ -53,8 +53,6 @@ LABEL_FIELDS = ("label_lot", "label_serial", "label_manufacture_date", "label_ex
 UDI_INDEX = "ix_item_tenant_id_udi_di"
 PART_NUMBER_CONSTRAINT = "uq_item_tenant_id_part_number"
 
-REQUIRED = N_("This field is required.")
-TOO_LONG = N_("This is too long.")
 DEVICE_CLASS = N_("Choose one of the device classes.")
 DEVICE_CLASS_NEEDED = N_("A finished or contract-manufactured device with a UDI-DI needs its device class.")
 YES_OR_NO = N_("Choose yes or no.")
@@ -173,6 +171,24 @@ def _starting_with(prefix: str):
         return sa.false()  # no part number has other characters
     following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     return sa.and_(Item.part_number >= prefix, Item.part_number < following)
+
+
+def categories_of(uow, *, item_ids) -> dict[uuid.UUID, str]:
+    """Each item's category by id (those of the tenant), for other domains' rules; no
+    permission of its own: the caller's operation checks one."""
+    return _column_by_id(uow, Item.category, item_ids)
+
+
+def part_numbers(uow, *, item_ids) -> dict[uuid.UUID, str]:
+    """Each item's part number by id, for naming items beside other domains' rows."""
+    return _column_by_id(uow, Item.part_number, item_ids)
+
+
+def _column_by_id(uow, column, item_ids) -> dict:
+    ids = {i for i in item_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(uow.execute(sa.select(Item.id, column).where(Item.id.in_(ids))).all())
 
 
 def all_items(uow, actor) -> list[Item]:

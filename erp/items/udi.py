@@ -35,7 +35,7 @@ from biip.checksums import gs1_standard_check_digit
 from biip.gtin import Gtin
 from biip.rcn import Rcn
 
-from kernel.errors import N_, ValidationFailed
+from kernel.errors import N_, REQUIRED, ValidationFailed
 
 GS1 = "GS1"
 """GS1 (GTIN as UDI-DI, Global Model Number as Basic UDI-DI). Accredited by the FDA,
@@ -76,7 +76,6 @@ class InvalidUdiDi(ValidationFailed):
     message = N_("This device identifier is not valid.")
 
 
-REQUIRED = N_("This field is required.")
 UNKNOWN_AGENCY = N_("Choose one of the issuing agencies: GS1, HIBCC, ICCBBA, MA or AHM.")
 
 GTIN_DIGITS = N_("A GTIN has digits only.")

@@ -29,6 +29,7 @@ from auth.models import User
 from auth.permissions import require
 from erp.items.models import Item
 from erp.purchasing import gate
+from erp.purchasing.access import visible_order
 from erp.purchasing.errors import (
     AlreadyDecided,
     NotAwaitingConfirmation,
@@ -39,6 +40,7 @@ from erp.purchasing.errors import (
 )
 from erp.purchasing.models import (
     ACTIONS,
+    AWAITING,
     PoLineResponse,
     PoReasonCode,
     PurchaseOrder,
@@ -47,7 +49,7 @@ from erp.purchasing.models import (
 )
 from erp.suppliers import service as suppliers
 from kernel.clock import utcnow
-from kernel.errors import N_, ValidationFailed
+from kernel.errors import N_, REQUIRED, TOO_LONG, ValidationFailed
 from kernel.mail import queue_mail
 from tenants import service as tenants
 
@@ -61,8 +63,6 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_COMMENT = 2000
 HISTORY_LIMIT = 200  # audit events shown with an order, newest first
 ISSUED_MAIL = "erp/purchasing/po_issued"
-# Statuses in which the supplier answers lines and the buyer decides on the answers.
-AWAITING = ("issued", "partially_acknowledged")
 
 # The reasons a new tenant starts with (it edits its own list later).
 DEFAULT_REASON_CODES = (
@@ -74,8 +74,6 @@ DEFAULT_REASON_CODES = (
     ("other", "Other", "其他"),
 )
 
-REQUIRED = N_("This field is required.")
-TOO_LONG = N_("This is too long.")
 QUANTITY = N_("Enter a quantity above zero.")
 WHOLE_QUANTITY = N_("This unit is counted in whole numbers.")
 QUANTITY_DECIMALS = N_("Use at most three decimals for this unit.")
@@ -485,9 +483,7 @@ def get_purchase_order_detail(uow, *, po_id: uuid.UUID) -> PurchaseOrderDetail:
     """The order with its lines, schedules and answers, as the caller may see it: row-level
     security limits a supplier to its own orders, and drafts are not theirs to see yet."""
     require(uow.actor, "po.view")
-    po = uow.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == po_id))
-    if po is None or (uow.actor.is_supplier and po.status == "draft"):
-        raise PurchaseOrderNotFound()
+    po = visible_order(uow, uow.actor, po_id)
     lines = _lines(uow, po)
     schedules = _schedules(uow, lines)
     answers: dict[uuid.UUID, list[PoLineResponse]] = {}
@@ -553,12 +549,7 @@ def purchase_order_trail(uow, detail: PurchaseOrderDetail, *, limit: int = HISTO
 def _locked(uow, po_id, actor) -> PurchaseOrder:
     """The order, locked for this transaction and read afresh (never a stale copy from
     the session); PurchaseOrderNotFound when the caller may not see it."""
-    po = uow.scalar(
-        sa.select(PurchaseOrder).where(PurchaseOrder.id == po_id).with_for_update().execution_options(populate_existing=True)
-    )
-    if po is None or (actor.is_supplier and po.status == "draft"):
-        raise PurchaseOrderNotFound()
-    return po
+    return visible_order(uow, actor, po_id, lock=True)
 
 
 def _current(po: PurchaseOrder, *, version: int, revision: int | None = None) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from auth.permissions import require
+from erp.purchasing import settings
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchasingSetting
 from erp.suppliers import compliance
 from erp.suppliers.errors import CertificatesMissing
@@ -29,12 +30,7 @@ def set_certificate_gate(uow, actor, *, gate: str) -> str:
     require(actor, "po.manage")
     if gate not in GATES:
         raise ValidationFailed(errors={"certificate_gate": N_("Choose what happens when a certificate is missing.")})
-    setting = uow.session.scalar(sa.select(PurchasingSetting))
-    if setting is None:
-        uow.add(PurchasingSetting(certificate_gate=gate))
-    else:
-        setting.certificate_gate = gate
-    uow.flush()
+    settings.save(uow, certificate_gate=gate)
     return gate
 
 

@@ -2,8 +2,8 @@
 quantity, unit_price, requested_date; one row per line. Rows of the same supplier and
 currency make one draft order, in the order of the file.
 
-The file is read as the item import reads its CSV files (UTF-8 with or without a byte
-order mark, else GB18030). Every row is checked with the rules of
+The file is read as the item import reads its CSV files (erp.tabular: UTF-8 with or
+without a byte order mark, else GB18030). Every row is checked with the rules of
 confirmation.create_purchase_order (the approved supplier list included) before any
 order is kept: with any error, every bad row is reported (row, column, message) and
 nothing is written. All of the file or none of it, in the caller's transaction.
@@ -12,18 +12,16 @@ nothing is written. All of the file or none of it, in the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 
 from auth.permissions import require
-from erp.items.imports import ImportFileInvalid as _ItemFileInvalid
-from erp.items.imports import _csv_rows, _decode
+from erp import tabular
 from erp.items.models import Item
 from erp.purchasing import confirmation
 from erp.purchasing.models import PurchaseOrder
 from erp.suppliers.errors import SupplierDisqualified
+from erp.tabular import EXTRA_CELLS, REPEATED_COLUMNS, Row, RowError
 from kernel.errors import N_, ValidationFailed
 from tenants import service as tenants
 
@@ -40,24 +38,13 @@ FIELD_COLUMNS = {
     "requested_date": "requested_date",
 }
 
-TOO_LARGE = N_("The file is larger than %(megabytes)s MB. Split it into smaller files.")
-TOO_MANY_ROWS = N_("The file has more than %(rows)s rows. Split it into smaller files.")
-EMPTY = N_("The file is empty.")
+# The file's own problems are erp.tabular's messages, named here for this module's callers.
+TOO_LARGE, TOO_MANY_ROWS, EMPTY = tabular.TOO_LARGE, tabular.TOO_MANY_ROWS, tabular.EMPTY
 MISSING_COLUMNS = N_("The file lacks the columns %(columns)s. The first row must name the columns.")
 UNKNOWN_COLUMNS = N_("The file has columns that are not purchase order fields: %(columns)s.")
-REPEATED_COLUMNS = N_("The file names a column twice: %(columns)s.")
-EXTRA_CELLS = N_("This row has more cells than the header has columns.")
 NO_ROWS = N_("The file has no order lines.")
 UNKNOWN_SUPPLIER = N_("No supplier has this code.")
 UNKNOWN_PART = N_("No item has this part number.")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # the row in the file, the header being row 1; 0: the file as a whole
-    field: str
-    message: str  # a catalog key, translated where it is shown
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 class PurchaseOrderImportInvalid(ValidationFailed):
@@ -71,44 +58,19 @@ class PurchaseOrderImportInvalid(ValidationFailed):
         super().__init__(message, **params)
 
 
-@dataclass(frozen=True)
-class _Row:
-    number: int
-    values: dict[str, str]
-
-
-def read_rows(data: bytes) -> tuple[list[_Row], str]:
-    """The file's rows by column (text, stripped) and the encoding it was read in."""
-    if len(data) > MAX_BYTES:
-        raise PurchaseOrderImportInvalid([RowError(0, "", TOO_LARGE, {"megabytes": MAX_BYTES // (1024 * 1024)})])
+def read_rows(data: bytes) -> list[Row]:
+    """The file's rows by column (text, stripped); a row with extra cells is marked with
+    the key "" (erp.tabular.read_table)."""
     try:
-        text, encoding = _decode(data)
-    except _ItemFileInvalid as bad:
+        tabular.check_size(data, MAX_BYTES)
+        text, _encoding = tabular.decode(data)
+        _header, rows = tabular.read_table(tabular.csv_rows(text), check_header=_check_header, max_rows=MAX_ROWS, strip=True)
+    except tabular.TableInvalid as bad:
         raise PurchaseOrderImportInvalid([RowError(0, "", bad.message, bad.params)]) from bad
-    header, rows, problems = None, [], []
-    for number, cells in enumerate(_csv_rows(text), start=1):
-        if header is None:
-            header = [c.strip().lstrip("\ufeff").lower() for c in cells]
-            while header and not header[-1]:
-                header.pop()
-            problems = _header_problems(header)
-            if problems:
-                raise PurchaseOrderImportInvalid(problems)
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise PurchaseOrderImportInvalid([RowError(0, "", TOO_MANY_ROWS, {"rows": f"{MAX_ROWS:,}"})])
-        values = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
-        if any(c.strip() for c in cells[len(header) :]):
-            values[""] = "extra"
-        rows.append(_Row(number, values))
-    if header is None:
-        raise PurchaseOrderImportInvalid([RowError(0, "", EMPTY)])
-    return rows, encoding
+    return rows
 
 
-def _header_problems(header: list[str]) -> list[RowError]:
+def _check_header(header: list[str]) -> None:
     problems = []
     missing = [c for c in COLUMNS if c not in header]
     if missing:
@@ -116,24 +78,25 @@ def _header_problems(header: list[str]) -> list[RowError]:
     unknown = [c or "?" for c in header if c not in COLUMNS]
     if unknown:
         problems.append(RowError(1, "", UNKNOWN_COLUMNS, {"columns": ", ".join(unknown)}))
-    repeated = sorted({c for c in header if header.count(c) > 1})
+    repeated = tabular.repeated_columns(header)
     if repeated:
         problems.append(RowError(1, "", REPEATED_COLUMNS, {"columns": ", ".join(repeated)}))
-    return problems
+    if problems:
+        raise PurchaseOrderImportInvalid(problems)
 
 
 def import_purchase_orders(uow, actor, *, content: bytes) -> list[PurchaseOrder]:
     """Draft orders from the file, one per supplier and currency; raises
     PurchaseOrderImportInvalid naming every bad row, with nothing written."""
     require(actor, "po.manage")
-    rows, _encoding = read_rows(content)
+    rows = read_rows(content)
     if not rows:
         raise PurchaseOrderImportInvalid([RowError(0, "", NO_ROWS)])
     suppliers = {s.code.upper(): s for s in tenants.list_suppliers(uow)}
     parts = {r.values.get("part_number", "") for r in rows} - {""}
     items = {i.part_number: i for i in uow.session.scalars(sa.select(Item).where(Item.part_number.in_(parts)))} if parts else {}
     problems: list[RowError] = []
-    groups: dict[tuple[uuid.UUID | None, str], list[_Row]] = {}
+    groups: dict[tuple[uuid.UUID | None, str], list[Row]] = {}
     for row in rows:
         values = row.values
         if "" in values:
@@ -177,7 +140,7 @@ def _place(error: RowError) -> tuple[int, int]:
     return error.row, COLUMNS.index(error.field) if error.field in COLUMNS else -1
 
 
-def _row_errors(error: ValidationFailed, members: list[_Row], *, known_supplier: bool, items: dict) -> list[RowError]:
+def _row_errors(error: ValidationFailed, members: list[Row], *, known_supplier: bool, items: dict) -> list[RowError]:
     """The service's errors for one group ("lines.2.quantity": its third row) by row and
     column; errors of the whole order go to each of its rows."""
     found = []

@@ -14,24 +14,22 @@ import uuid
 import sqlalchemy as sa
 
 from auth.permissions import require
-from erp.purchasing.errors import PurchaseOrderNotFound
-from erp.purchasing.models import PoMessage, PurchaseOrder
-from kernel.errors import N_, Forbidden, ValidationFailed
+from erp.purchasing.access import visible_order
+from erp.purchasing.models import PoMessage
+from kernel.errors import N_, ValidationFailed
 
 MAX_BODY = 5000
 EMPTY = N_("Write a message.")
 TOO_LONG = N_("A message can be up to %(max)d characters.")
 
 
-def post_message(uow, actor, *, po_id: uuid.UUID, body: str, author_name: str) -> PoMessage:
+def post_message(uow, actor, *, po_id: uuid.UUID, body: str, author_name: str, files=(), vault=None) -> PoMessage:
+    """A message to the other side of the order; `files`: (stream, filename) pairs, stored
+    through `vault` and attached, each readable by both sides."""
     require(actor, "po.view")
     side = "supplier" if actor.supplier_id is not None else "buyer"
-    needs = "po.confirm" if side == "supplier" else "po.manage"
-    if actor.kind != "system" and needs not in actor.permissions:
-        raise Forbidden(permission=needs)
-    po = uow.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == po_id))
-    if po is None or (side == "supplier" and po.status == "draft"):
-        raise PurchaseOrderNotFound()  # a supplier sees no drafts, and another's orders not at all
+    require(actor, "po.confirm" if side == "supplier" else "po.manage")
+    po = visible_order(uow, actor, po_id)
     text = (body or "").strip()
     if not text:
         raise ValidationFailed(errors={"body": EMPTY})
@@ -58,3 +56,4 @@ def list_messages(uow, actor, *, po_id: uuid.UUID) -> list[PoMessage]:
             sa.select(PoMessage).where(PoMessage.purchase_order_id == po_id).order_by(PoMessage.created_at, PoMessage.id)
         )
     )
+

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects.postgresql import JSONB
 
-from kernel.models import Base, TenantOwned, Timestamps, tenant_fk
+from kernel.models import Base, TenantOwned, Timestamps, tenant_fk, within
 
 # The lifecycle: draft → issued → (partially_)acknowledged → in_delivery → received →
 # closed, or cancelled.
@@ -26,13 +26,11 @@ STATUSES = (
     "closed",
     "cancelled",
 )
+# Statuses in which the supplier answers lines and the buyer decides on the answers.
+AWAITING = ("issued", "partially_acknowledged")
 LINE_STATUSES = ("open", "accepted", "rejected", "cancelled")
 ACTIONS = ("accept", "reject", "propose")
 DECISIONS = ("pending", "accepted", "rejected", "superseded")
-
-
-def _within(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} in ({', '.join(repr(v) for v in values)})"
 
 
 class PurchaseOrder(TenantOwned, Timestamps, Base):
@@ -53,7 +51,7 @@ class PurchaseOrder(TenantOwned, Timestamps, Base):
             "issued_at",
             postgresql_where=sa.text("status in ('issued', 'partially_acknowledged')"),
         ),
-        sa.CheckConstraint(_within("status", STATUSES), name="status"),
+        sa.CheckConstraint(within("status", STATUSES), name="status"),
     )
 
     number: orm.Mapped[str] = orm.mapped_column(sa.String(30))
@@ -82,7 +80,7 @@ class PurchaseOrderLine(TenantOwned, Timestamps, Base):
         tenant_fk(["item_id"], "item"),
         tenant_fk(["supplier_id"], "organisation"),
         tenant_fk(["ship_to_site_id"], "site"),
-        sa.CheckConstraint(_within("status", LINE_STATUSES), name="status"),
+        sa.CheckConstraint(within("status", LINE_STATUSES), name="status"),
     )
 
     purchase_order_id: orm.Mapped[uuid.UUID]
@@ -138,8 +136,8 @@ class PoLineResponse(TenantOwned, Base):
         tenant_fk(["supplier_id"], "organisation"),
         tenant_fk(["reason_code"], "po_reason_code", ["code"]),
         sa.Index("ix_po_line_response_order", "tenant_id", "purchase_order_id", "purchase_order_line_id"),
-        sa.CheckConstraint(_within("action", ACTIONS), name="action"),
-        sa.CheckConstraint(_within("decision", DECISIONS), name="decision"),
+        sa.CheckConstraint(within("action", ACTIONS), name="action"),
+        sa.CheckConstraint(within("decision", DECISIONS), name="decision"),
     )
 
     purchase_order_id: orm.Mapped[uuid.UUID]

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from auth.permissions import require
-from erp.purchasing.models import PurchaseOrder, PurchasingSetting
+from erp.purchasing import settings
+from erp.purchasing.models import AWAITING, PurchaseOrder, PurchasingSetting
 from kernel.clock import utcnow
 from kernel.errors import N_, ValidationFailed
 from kernel.mail import queue_mail
 from tenants import service as tenants
 
-AWAITING = ("issued", "partially_acknowledged")
 DEFAULT_DAYS = int(PurchasingSetting.__table__.c.ack_reminder_days.server_default.arg)
 MAX_DAYS = 60
 REMINDER_MAIL = "erp/purchasing/po_reminder"
@@ -41,12 +41,7 @@ def set_reminder_days(uow, actor, *, days) -> int:
         value = -1
     if not 0 <= value <= MAX_DAYS:
         raise ValidationFailed(errors={"ack_reminder_days": DAYS_RANGE})
-    setting = uow.session.scalar(sa.select(PurchasingSetting))
-    if setting is None:
-        uow.add(PurchasingSetting(ack_reminder_days=value))
-    else:
-        setting.ack_reminder_days = value
-    uow.flush()
+    settings.save(uow, ack_reminder_days=value)
     return value
 
 
@@ -78,8 +73,8 @@ def send_reminders(uow, *, now: datetime | None = None) -> int:
         return 0
     customer = tenants.own_organisation(uow)
     suppliers = tenants.organisations_by_id(uow, ids={po.supplier_id for po in orders})
-    # One lookup per supplier, not per order: a late supplier often has several.
-    confirmers = {sid: tenants.members_holding(uow, organisation_id=sid, permission="po.confirm") for sid in suppliers}
+    # One lookup for all suppliers, not one per order: a late supplier often has several.
+    confirmers = tenants.members_holding_by_organisation(uow, organisation_ids=suppliers, permission="po.confirm")
     for po in orders:
         supplier = suppliers[po.supplier_id]
         for person in confirmers[po.supplier_id]:

@@ -17,8 +17,9 @@ from auth.permissions import require
 from erp.items.models import Item
 from erp.pagination import Page, check_limit, decode_cursor, decode_sort_cursor, encode_cursor, encode_sort_cursor
 from erp.purchasing import reminders
+from erp.purchasing.access import hidden
 from erp.purchasing.errors import PurchaseOrderNotFound, TooManyRows
-from erp.purchasing.models import STATUSES, PoLineResponse, PurchaseOrder, PurchaseOrderLine
+from erp.purchasing.models import AWAITING, STATUSES, PoLineResponse, PurchaseOrder, PurchaseOrderLine
 from kernel.errors import N_, ValidationFailed
 from tenants import service as tenants
 
@@ -34,9 +35,6 @@ STATUS_LABELS = {
     "cancelled": N_("Cancelled"),
 }
 assert set(STATUS_LABELS) == set(STATUSES)
-# Statuses in which the supplier answers lines (erp.purchasing.confirmation.AWAITING; not
-# imported from there, which pulls in half the domain; a test keeps the two equal).
-AWAITING = ("issued", "partially_acknowledged")
 # A PO is open until it is closed or cancelled: goods may still arrive or be returned.
 CLOSED_STATUSES = ("closed", "cancelled")
 
@@ -246,7 +244,7 @@ def get_purchase_order(uow, *, po_id: uuid.UUID) -> PurchaseOrderRow:
     another tenant or supplier is not there for them)."""
     require(uow.actor, "po.view")
     found = uow.execute(_with_totals().where(PurchaseOrder.id == po_id)).one_or_none()
-    if found is None:
+    if found is None or hidden(uow.actor, found[0]):
         raise PurchaseOrderNotFound()
     po, count, total = found
     supplier = tenants.organisations_by_id(uow, ids={po.supplier_id}).get(po.supplier_id)

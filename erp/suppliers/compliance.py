@@ -27,8 +27,10 @@ from documents import certificates
 from documents.certificates import CertificateView
 from documents.errors import CertificateTypeNotFound
 from documents.models import CertificateType
-from erp.items.models import CATEGORIES, Item
-from erp.suppliers.errors import RequirementNotFound, SupplierNotFound
+from erp.items import service as items
+from erp.items.models import CATEGORIES
+from erp.suppliers import service as suppliers
+from erp.suppliers.errors import RequirementNotFound
 from erp.suppliers.models import REQUIREMENT_SCOPES, ApprovedSource, CertificateRequirement
 from kernel.clock import utcnow
 from kernel.errors import N_, ValidationFailed
@@ -50,7 +52,6 @@ class Obligation:
 
     type: CertificateType
     item_id: uuid.UUID | None  # set for item requirements: the certificate must cover it
-    reasons: tuple[CertificateRequirement, ...]
     state: str
     certificate: CertificateView | None
 
@@ -74,10 +75,7 @@ class SiteStanding:
 
 def list_requirements(uow, actor) -> list[CertificateRequirement]:
     """Every rule the caller may see (a supplier: the general ones and its own sites')."""
-    if actor.supplier_id is None:
-        require(actor, "suppliers.view")
-    else:
-        require(actor, "cert.upload")
+    _require_reader(actor)
     return list(
         uow.session.scalars(
             sa.select(CertificateRequirement).order_by(CertificateRequirement.scope, CertificateRequirement.created_at)
@@ -115,7 +113,7 @@ def add_requirement(
         else:
             row.site_id, row.supplier_id = site.id, site.supplier_id
     elif scope == "item":
-        if item_id is None or uow.session.get(Item, (uow.tenant_id, item_id)) is None:
+        if item_id is None or item_id not in items.categories_of(uow, item_ids=[item_id]):
             errors["item_id"] = N_("Choose an item.")
         row.item_id = item_id
     elif scope != "all":
@@ -152,14 +150,9 @@ def _exists(uow, row: CertificateRequirement) -> bool:
 
 def obligations(uow, actor, *, supplier_id: uuid.UUID, today: date | None = None) -> list[SiteStanding]:
     """What each site of the supplier owes, with the state of what it has."""
-    if actor.supplier_id is None:
-        require(actor, "suppliers.view")
-    else:
-        require(actor, "cert.upload")
-    today = today or utcnow().date()
-    if not tenants.organisations_by_id(uow, ids=[supplier_id]).get(supplier_id):
-        raise SupplierNotFound()
-    return standings(uow, supplier_ids=[supplier_id], today=today)[supplier_id]
+    _require_reader(actor)
+    suppliers.get_supplier(uow, supplier_id=supplier_id)  # SupplierNotFound
+    return standings(uow, supplier_ids=[supplier_id], today=today or utcnow().date())[supplier_id]
 
 
 def standings(uow, *, supplier_ids, today: date) -> dict[uuid.UUID, list[SiteStanding]]:
@@ -167,11 +160,12 @@ def standings(uow, *, supplier_ids, today: date) -> dict[uuid.UUID, list[SiteSta
     its own: the caller's operation checks one."""
     supplier_ids = list(dict.fromkeys(supplier_ids))
     rules = list(uow.session.scalars(sa.select(CertificateRequirement)))
-    types = {t.id: t for t in uow.session.scalars(sa.select(CertificateType))}
+    types = certificates.types_by_id(uow, active_only=True)
     entries = _approved_entries(uow, supplier_ids)
-    item_categories = _item_categories(uow, rules, entries)
+    item_ids = {r.item_id for r in rules if r.item_id} | {e.item_id for es in entries.values() for e in es if e.item_id}
+    item_categories = items.categories_of(uow, item_ids=item_ids)
     held = _by_supplier(certificates.certificates_of(uow, supplier_ids=supplier_ids, today=today))
-    sites = _sites_by_supplier(uow, supplier_ids)
+    sites = tenants.sites_by_supplier(uow, supplier_ids=supplier_ids)
     result = {}
     for supplier_id in supplier_ids:
         result[supplier_id] = [
@@ -186,9 +180,9 @@ def _standing(site, rules, types, entries, item_categories, held) -> SiteStandin
     here = [e for e in entries if e.site_id is None or e.site_id == site_id]
     categories = {e.category for e in here if e.category} | {item_categories.get(e.item_id) for e in here if e.item_id}
     items = {e.item_id for e in here if e.item_id}
-    needed: dict[tuple[uuid.UUID, uuid.UUID | None], list[CertificateRequirement]] = {}
+    needed: set[tuple[uuid.UUID, uuid.UUID | None]] = set()
     for rule in rules:
-        if rule.certificate_type_id not in types or not types[rule.certificate_type_id].active:
+        if rule.certificate_type_id not in types:
             continue
         applies = (
             rule.scope == "all"
@@ -197,21 +191,11 @@ def _standing(site, rules, types, entries, item_categories, held) -> SiteStandin
             or (rule.scope == "item" and (rule.item_id in items or item_categories.get(rule.item_id) in categories))
         )
         if applies:
-            key = (rule.certificate_type_id, rule.item_id if rule.scope == "item" else None)
-            needed.setdefault(key, []).append(rule)
+            needed.add((rule.certificate_type_id, rule.item_id if rule.scope == "item" else None))
     obligations_ = []
-    for (type_id, item_id), reasons in needed.items():
-        best_state, best = "missing", None
-        for view in held:
-            if view.certificate.certificate_type_id != type_id:
-                continue
-            if view.site_ids and site_id not in view.site_ids:
-                continue
-            if item_id is not None and view.item_ids and item_id not in view.item_ids:
-                continue
-            if best is None or certificates.rank(view.state) < certificates.rank(best_state):
-                best_state, best = view.state, view
-        obligations_.append(Obligation(types[type_id], item_id, tuple(reasons), best_state, best))
+    for type_id, item_id in needed:
+        best = _best_held(held, type_id, item_id=item_id, site_id=site_id)
+        obligations_.append(Obligation(types[type_id], item_id, best.state if best else "missing", best))
     obligations_.sort(key=lambda o: (o.met, o.type.name))
     return SiteStanding(site=site, obligations=obligations_)
 
@@ -228,13 +212,6 @@ def _approved_entries(uow, supplier_ids) -> dict[uuid.UUID, list[ApprovedSource]
     return found
 
 
-def _item_categories(uow, rules, entries) -> dict[uuid.UUID, str]:
-    ids = {r.item_id for r in rules if r.item_id} | {e.item_id for es in entries.values() for e in es if e.item_id}
-    if not ids:
-        return {}
-    return dict(uow.execute(sa.select(Item.id, Item.category).where(Item.id.in_(ids))).all())
-
-
 def _by_supplier(views: list[CertificateView]) -> dict[uuid.UUID, list[CertificateView]]:
     found: dict[uuid.UUID, list[CertificateView]] = {}
     for view in views:
@@ -242,11 +219,23 @@ def _by_supplier(views: list[CertificateView]) -> dict[uuid.UUID, list[Certifica
     return found
 
 
-def _sites_by_supplier(uow, supplier_ids) -> dict[uuid.UUID, list[Site]]:
-    found: dict[uuid.UUID, list[Site]] = {}
-    for site in uow.session.scalars(sa.select(Site).where(Site.supplier_id.in_(supplier_ids)).order_by(Site.name)):
-        found.setdefault(site.supplier_id, []).append(site)
-    return found
+def _best_held(held, type_id, *, item_id=None, site_id=None) -> CertificateView | None:
+    """The supplier's best certificate of the type that covers the site and the item (a
+    certificate naming no sites or no items covers them all)."""
+    covering = [
+        view
+        for view in held
+        if view.certificate.certificate_type_id == type_id
+        and (site_id is None or not view.site_ids or site_id in view.site_ids)
+        and (item_id is None or not view.item_ids or item_id in view.item_ids)
+    ]
+    return min(covering, key=lambda view: certificates.rank(view.state), default=None)
+
+
+def _require_reader(actor) -> None:
+    """The tenant's people read the matrix and standings with suppliers.view; a supplier's
+    people, their own, with cert.upload."""
+    require(actor, "suppliers.view" if actor.supplier_id is None else "cert.upload")
 
 
 # --- orders -----------------------------------------------------------------------------
@@ -268,7 +257,7 @@ def order_gaps(uow, *, supplier_id: uuid.UUID, item_ids, today: date | None = No
     order does not name the supplier's shipping site."""
     today = today or utcnow().date()
     item_ids = {i for i in item_ids if i is not None}
-    categories = dict(uow.execute(sa.select(Item.id, Item.category).where(Item.id.in_(item_ids))).all()) if item_ids else {}
+    categories = items.categories_of(uow, item_ids=item_ids)
     rules = uow.session.scalars(
         sa.select(CertificateRequirement).where(
             sa.or_(
@@ -280,7 +269,7 @@ def order_gaps(uow, *, supplier_id: uuid.UUID, item_ids, today: date | None = No
     ).all()
     if not rules:
         return []
-    types = {t.id: t for t in uow.session.scalars(sa.select(CertificateType).where(CertificateType.active))}
+    types = certificates.types_by_id(uow, active_only=True)
     held = certificates.certificates_of(uow, supplier_ids=[supplier_id], today=today)
     gaps, seen = [], set()
     for rule in rules:
@@ -296,12 +285,7 @@ def order_gaps(uow, *, supplier_id: uuid.UUID, item_ids, today: date | None = No
             if key in seen:
                 continue
             seen.add(key)
-            state = "missing"
-            for view in held:
-                if view.certificate.certificate_type_id == rule.certificate_type_id and (
-                    not view.item_ids or item_id is None or item_id in view.item_ids
-                ):
-                    state = certificates.better(view.state, state)
-            if not certificates.counts_as_valid(state):
-                gaps.append(Gap(types[rule.certificate_type_id], item_id, state))
+            best = _best_held(held, rule.certificate_type_id, item_id=item_id)
+            if best is None or not certificates.counts_as_valid(best.state):
+                gaps.append(Gap(types[rule.certificate_type_id], item_id, best.state if best else "missing"))
     return gaps

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from auth.permissions import require
 from documents.models import Certificate, CertificateType
-from erp.items.models import Item
+from erp.items import service as items
 from erp.suppliers.compliance import Obligation, SiteStanding, standings
 from kernel.errors import N_, Forbidden
 from tenants import service as tenants
@@ -233,20 +233,13 @@ def obligation_rows(uow, actor, *, today: date) -> list[ObligationRow]:
     suppliers = tenants.list_suppliers(uow)
     standing = standings(uow, supplier_ids=[s.id for s in suppliers], today=today) if suppliers else {}
     item_ids = {o.item_id for sites in standing.values() for s in sites for o in s.obligations if o.item_id}
-    parts = part_numbers(uow, ids=item_ids)
+    parts = items.part_numbers(uow, item_ids=item_ids)
     return [
         ObligationRow(supplier=supplier, site=s.site, obligation=o, part_number=parts.get(o.item_id) if o.item_id else None)
         for supplier in suppliers
         for s in standing.get(supplier.id, [])
         for o in s.obligations
     ]
-
-
-def part_numbers(uow, *, ids) -> dict[uuid.UUID, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return dict(uow.execute(sa.select(Item.id, Item.part_number).where(Item.id.in_(ids))).all())
 
 
 # --- dates ---------------------------------------------------------------------------------

@@ -16,16 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from erp.items.models import CATEGORIES
-from kernel.models import Base, TenantOwned, Timestamps, tenant_fk
+from kernel.models import Base, TenantOwned, Timestamps, tenant_fk, within
 
 # approved: may supply; conditional: may supply under stated conditions (extra
 # inspection, say); probation: may supply while it proves itself again; disqualified:
 # no new purchase orders for what the entry covers.
 STATUSES = ("approved", "conditional", "probation", "disqualified")
-
-
-def _within(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} in ({', '.join(repr(v) for v in values)})"
 
 
 class SupplierContact(TenantOwned, Timestamps, Base):
@@ -55,8 +51,8 @@ class ApprovedSource(TenantOwned, Timestamps, Base):
         tenant_fk(["supplier_id"], "organisation"),
         tenant_fk(["site_id"], "site"),
         tenant_fk(["item_id"], "item"),
-        sa.CheckConstraint(_within("status", STATUSES), name="status"),
-        sa.CheckConstraint(_within("category", CATEGORIES), name="category"),
+        sa.CheckConstraint(within("status", STATUSES), name="status"),
+        sa.CheckConstraint(within("category", CATEGORIES), name="category"),
         sa.CheckConstraint("(item_id is null) <> (category is null)", name="item_or_category"),
         sa.CheckConstraint("btrim(reason) <> ''", name="reason"),
         # One entry per supplier, site (or none) and item or category: nulls count as equal.
@@ -91,8 +87,8 @@ class ApprovedSourceChange(TenantOwned, Base):
     __table_args__ = (
         tenant_fk(["approved_source_id"], "approved_source"),
         tenant_fk(["supplier_id"], "organisation"),
-        sa.CheckConstraint(_within("from_status", STATUSES), name="from_status"),
-        sa.CheckConstraint(_within("to_status", STATUSES), name="to_status"),
+        sa.CheckConstraint(within("from_status", STATUSES), name="from_status"),
+        sa.CheckConstraint(within("to_status", STATUSES), name="to_status"),
         sa.Index("ix_approved_source_change_source", "tenant_id", "approved_source_id", "changed_at"),
     )
 
@@ -123,8 +119,8 @@ class CertificateRequirement(TenantOwned, Timestamps, Base):
         tenant_fk(["site_id"], "site"),
         tenant_fk(["item_id"], "item"),
         tenant_fk(["supplier_id"], "organisation"),
-        sa.CheckConstraint(_within("scope", REQUIREMENT_SCOPES), name="scope"),
-        sa.CheckConstraint(_within("category", CATEGORIES), name="category"),
+        sa.CheckConstraint(within("scope", REQUIREMENT_SCOPES), name="scope"),
+        sa.CheckConstraint(within("category", CATEGORIES), name="category"),
         sa.CheckConstraint(
             "(scope = 'all' and category is null and site_id is null and item_id is null)"
             " or (scope = 'category' and category is not null and site_id is null and item_id is null)"

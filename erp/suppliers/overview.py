@@ -48,7 +48,7 @@ def sites_of(uow, actor, *, supplier_id: uuid.UUID) -> list[Site]:
     """A supplier's sites by name."""
     require(actor, "suppliers.view")
     supplier = get_supplier(uow, supplier_id=supplier_id)
-    return list(uow.session.scalars(sa.select(Site).where(Site.supplier_id == supplier.id).order_by(Site.name, Site.id)))
+    return tenants.sites_of(uow, supplier_id=supplier.id)
 
 
 def people_names(uow, *, ids) -> dict[uuid.UUID, str]:

@@ -23,11 +23,12 @@ from datetime import UTC
 import sqlalchemy as sa
 
 from auth.permissions import require
+from erp.items import service as items
 from erp.items.models import CATEGORIES, Item
 from erp.suppliers.errors import ApprovalChanged, SupplierDisqualified, SupplierNotFound
 from erp.suppliers.models import STATUSES, ApprovedSource, ApprovedSourceChange, SupplierContact
 from kernel.clock import utcnow
-from kernel.errors import N_, ValidationFailed
+from kernel.errors import N_, REQUIRED, ValidationFailed, checked_text
 from tenants import service as tenants
 from tenants.models import Organisation, OrganisationKind
 
@@ -39,8 +40,6 @@ MAX_ROLE = 100
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 
-REQUIRED = N_("This field is required.")
-TOO_LONG = N_("This is too long.")
 REASON = N_("Give the reason for this change.")
 STATUS = N_("Choose approved, conditional, probation or disqualified.")
 SAME_STATUS = N_("The entry has this status already: choose another status to change it.")
@@ -96,14 +95,14 @@ def add_contact(
     require(actor, "suppliers.manage")
     supplier = get_supplier(uow, supplier_id=supplier_id)
     errors: dict[str, str] = {}
-    name = _text(name, MAX_NAME, "name", errors, required=True)
-    email = _text(email, MAX_EMAIL, "email", errors)
+    name = checked_text(name, MAX_NAME, "name", errors, required=True)
+    email = checked_text(email, MAX_EMAIL, "email", errors)
     if email and "email" not in errors and not EMAIL.match(email):
         errors["email"] = EMAIL_ADDRESS
-    phone = _text(phone, MAX_PHONE, "phone", errors)
+    phone = checked_text(phone, MAX_PHONE, "phone", errors)
     if phone and "phone" not in errors and not PHONE.match(phone):
         errors["phone"] = PHONE_NUMBER
-    role = _text(role, MAX_ROLE, "role", errors)
+    role = checked_text(role, MAX_ROLE, "role", errors)
     if errors:
         raise ValidationFailed(errors=errors)
     if is_primary:
@@ -155,7 +154,7 @@ def set_approval(
     errors: dict[str, str] = {}
     if status not in STATUSES:
         errors["status"] = STATUS
-    reason = _text(reason, MAX_REASON, "reason", errors, required=True)
+    reason = checked_text(reason, MAX_REASON, "reason", errors, required=True)
     if errors.get("reason") == REQUIRED:
         errors["reason"] = REASON
     category = category.strip() or None if isinstance(category, str) else category
@@ -288,7 +287,7 @@ def effective_approvals(
     item_ids = {i for i in item_ids if i is not None}
     if not item_ids or supplier_id is None:
         return {}
-    categories = dict(uow.execute(sa.select(Item.id, Item.category).where(Item.id.in_(item_ids))).all())
+    categories = items.categories_of(uow, item_ids=item_ids)
     if not categories:
         return {}
     entries = uow.session.scalars(
@@ -341,14 +340,3 @@ def disqualification(
 
 def _stamp(entry: ApprovedSource, status: str, reason: str, now, actor) -> None:
     entry.status, entry.reason, entry.changed_at, entry.changed_by = status, reason, now, actor.user_id
-
-
-def _text(value, limit: int, field: str, errors: dict[str, str], *, required: bool = False) -> str | None:
-    value = value.strip() if isinstance(value, str) else None
-    if not value:
-        if required:
-            errors[field] = REQUIRED
-        return None
-    if len(value) > limit:
-        errors[field] = TOO_LONG
-    return value

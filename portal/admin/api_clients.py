@@ -23,8 +23,8 @@ from kernel.errors import N_
 from portal.admin.forms import CheckboxesField
 from portal.admin.views import blueprint
 from portal.shell import notify, permission_required, request_uow
-from portal.shell.forms import PlainForm
-from portal.shell.i18n import error_text, field_errors, localized
+from portal.shell.forms import PlainForm, show_errors, uuid_or_none
+from portal.shell.i18n import localized
 from portal.shell.lifecycle import record_refusal, runtime
 from tenants import service as tenants
 
@@ -75,10 +75,10 @@ def new_api_client():
         uow.reason = "API client created"
         try:
             client, secret = clients.create_client(
-                uow, actor, name=form.name.data, scopes=form.scopes.data or [], supplier_id=_uuid(form.supplier_id.data)
+                uow, actor, name=form.name.data, scopes=form.scopes.data or [], supplier_id=_supplier_id(form.supplier_id.data)
             )
         except ApiClientInvalid as failed:
-            error = _show(form, failed)
+            error = show_errors(form, failed)
         except ScopeNotGrantable:
             # Only a tampered form asks for more than the page offers.
             record_refusal(
@@ -159,21 +159,7 @@ def _public_url(endpoint: str) -> str:
     return runtime().settings.base_url.rstrip("/") + url_for(endpoint)
 
 
-def _uuid(value: str | None) -> uuid.UUID | None:
+def _supplier_id(value: str | None) -> uuid.UUID | None:
     """The chosen supplier; anything that is not an id is one of no supplier of this
     tenant, which the service refuses by name."""
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return uuid.UUID(int=0)
-
-
-def _show(form, error) -> str:
-    """Put the service's field errors on the form; the message for the top of the page."""
-    for name, message in field_errors(error).items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-    return error_text(error)
+    return uuid_or_none(value) or (uuid.UUID(int=0) if value else None)

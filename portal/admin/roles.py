@@ -13,15 +13,15 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from auth import roles as role_service
-from auth.errors import BuiltinRoleProtected, OwnRoleLockout, RoleInvalid, RoleNotFound
+from auth.errors import BuiltinRoleProtected, OwnRoleLockout, RoleNotFound
 from auth.permissions import PERMISSIONS
 from auth.roles import SIDES, side_permissions
 from kernel.errors import N_, ValidationFailed
 from portal.admin.forms import BuiltinRoleForm, NewRoleForm, RoleForm
 from portal.admin.views import blueprint
 from portal.shell import notify, permission_required, request_uow
-from portal.shell.forms import PlainForm
-from portal.shell.i18n import error_text, field_errors, role_name
+from portal.shell.forms import PlainForm, show_errors
+from portal.shell.i18n import role_name
 
 
 def permission_label(name: str) -> str:
@@ -63,7 +63,7 @@ def new_role():
                 permissions=form.permissions.data or [],
             )
         except ValidationFailed as failed:
-            error = _show(form, failed)
+            error = show_errors(form, failed)
         else:
             notify(N_("The role %(name)s was created."), name=role.name)
             return redirect(url_for("admin.roles"), code=303)
@@ -88,7 +88,7 @@ def edit_role(key: str):
         try:
             role_service.update_role(uow, current_user.actor, key=key, permissions=form.permissions.data or [], **names)
         except (ValidationFailed, OwnRoleLockout, BuiltinRoleProtected) as failed:
-            error = _show(form, failed)
+            error = show_errors(form, failed)
         else:
             notify(N_("The role %(name)s was saved. Its members have the new permissions from their next step."), name=role.name)
             return redirect(url_for("admin.roles"), code=303)
@@ -114,14 +114,3 @@ def _offer(form, side: str) -> None:
     """Checkboxes for the side's permissions only, in the list's order."""
     allowed = side_permissions(side)
     form.permissions.choices = [(name, permission_label(name)) for name in PERMISSIONS if name in allowed]
-
-
-def _show(form, error) -> str:
-    """Put a service's field errors on the form; the message for the top of the page."""
-    for name, message in field_errors(error).items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-    if isinstance(error, RoleInvalid):
-        return gettext(error.message)
-    return error_text(error)

@@ -5,8 +5,6 @@ also reach them by email (auth.security)."""
 
 from __future__ import annotations
 
-import uuid
-
 from flask import render_template, request
 from flask_babel import gettext
 from flask_login import current_user
@@ -15,6 +13,7 @@ from auth.security import KINDS, list_security_events
 from kernel.errors import N_
 from portal.admin.views import blueprint
 from portal.shell import permission_required, request_uow
+from portal.shell.forms import uuid_or_none
 
 PAGE_SIZE = 50
 SEVERITY_LABELS = {
@@ -30,7 +29,7 @@ def security_events():
     kind = request.args.get("kind") or None
     if kind not in KINDS:
         kind = None  # an unknown kind (an old link, a typo) shows every kind
-    before = _uuid(request.args.get("before"))
+    before = uuid_or_none(request.args.get("before"))  # a damaged cursor: the first page
     events, next_cursor = list_security_events(request_uow(), current_user.actor, limit=PAGE_SIZE, before=before, kind=kind)
     kinds = sorted(((key, gettext(label)) for key, label in KINDS.items()), key=lambda pair: pair[1].lower())
     return render_template(
@@ -43,10 +42,3 @@ def security_events():
         next_cursor=next_cursor,
         first_page=before is None,
     )
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None  # a damaged cursor: back to the first page

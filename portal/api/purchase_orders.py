@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from erp.purchasing import changes, confirmation, messages
+from erp.purchasing.access import visible_order
 from erp.purchasing.schemas import (
     DecisionIn,
     MessageIn,
@@ -134,7 +135,7 @@ def decide_on_response(response_id):
 def purchase_order_messages(po_id):
     identity = api_identity()
     uow = request_uow()
-    confirmation.get_purchase_order_detail(uow, po_id=po_id)  # 404 for an order the caller may not see
+    visible_order(uow, identity.actor, po_id)  # 404 for an order the caller may not see
     found = messages.list_messages(uow, identity.actor, po_id=po_id)
     return jsonify(MessageList(items=[MessageOut.model_validate(m) for m in found]).model_dump(mode="json"))
 
@@ -164,9 +165,9 @@ def post_purchase_order_message(po_id):
 )
 @permission_required("po.view")
 def purchase_order_revisions(po_id):
-    api_identity()
+    identity = api_identity()
     uow = request_uow()
-    confirmation.get_purchase_order_detail(uow, po_id=po_id)  # 404 for an order the caller may not see
+    visible_order(uow, identity.actor, po_id)  # 404 for an order the caller may not see
     found = changes.list_revisions(uow, po_id=po_id)
     return jsonify(RevisionList(items=[RevisionOut.model_validate(r) for r in found]).model_dump(mode="json"))
 

@@ -21,15 +21,16 @@ from documents import certificates
 from documents.certificates import STATES
 from erp.items import service as items
 from erp.suppliers import compliance
-from kernel.crypto import FieldCipher
 from kernel.errors import N_, DomainError, ValidationFailed
 from portal.documents.forms import ReviewForm, UploadForm, ids, parse_day
 from portal.documents.views import blueprint
 from portal.shell import notify, permission_required, request_uow
 from portal.shell.files import download, vault
-from portal.shell.i18n import error_text, field_errors, localized
+from portal.shell.forms import place_errors, uuid_or_none
+from portal.shell.i18n import error_text, localized
 from portal.shell.identity import can
-from portal.shell.lifecycle import runtime
+from portal.shell.signatures import keep_refusal, signing_kwargs
+from portal.shell.uploads import allow_larger_body
 from tenants import service as tenants
 
 TOO_LARGE = N_("The file is larger than %(megabytes)d MB. Upload a smaller file.")
@@ -43,20 +44,18 @@ TOO_LARGE = N_("The file is larger than %(megabytes)d MB. Upload a smaller file.
 def supplier_certificates():
     uow = request_uow()
     actor = current_user.actor
+    standings = compliance.obligations(uow, actor, supplier_id=actor.supplier_id)
     return render_template(
         "documents/supplier_certificates.html",
-        standings=compliance.obligations(uow, actor, supplier_id=actor.supplier_id),
+        standings=standings,
         held=certificates.list_certificates(uow, actor),
-        item_names=_item_names(uow),
+        item_names=_item_names(uow, {o.item_id for s in standings for o in s.obligations}),
     )
 
 
-@blueprint.url_value_preprocessor
-def _upload_limit(endpoint: str | None, values) -> None:
-    """The upload may send more than the app's usual body limit; set before the CSRF
-    check reads the body. The vault checks the file's own limit while it reads."""
-    if endpoint == "documents.upload_certificate" and request.method == "POST":
-        request.max_content_length = vault().max_upload_bytes + 256 * 1024
+# The upload may send more than the app's usual body limit; the vault checks the file's
+# own limit while it reads.
+allow_larger_body(blueprint, "documents.upload_certificate", lambda: vault().max_upload_bytes)
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)
@@ -71,7 +70,7 @@ def _too_large(error):
 @permission_required("cert.upload", side="supplier")
 def upload_certificate():
     uow = request_uow()
-    renews = _uuid(request.values.get("renews"))
+    renews = uuid_or_none(request.values.get("renews"))
     previous = certificates.get(uow, current_user.actor, certificate_id=renews) if renews else None
     form = _upload_form(uow, previous=previous)
     if not form.is_submitted():
@@ -90,7 +89,7 @@ def upload_certificate():
             vault=vault(),
             stream=upload.stream,
             filename=upload.filename,
-            certificate_type_id=_uuid(form.certificate_type_id.data),
+            certificate_type_id=uuid_or_none(form.certificate_type_id.data),
             number=form.number.data,
             issuing_body=form.issuing_body.data,
             scope=form.scope.data,
@@ -102,7 +101,7 @@ def upload_certificate():
             renews_id=previous.certificate.id if previous else None,
         )
     except ValidationFailed as error:
-        elsewhere = _show(form, error)
+        elsewhere = place_errors(form, error)
         return _upload_page(form, " ".join(elsewhere) or error_text(error), error.status, previous=previous)
     if certificate.status == "pending_review":
         notify(N_("Certificate %(number)s is uploaded and waits for review."), number=certificate.number)
@@ -149,7 +148,6 @@ def _upload_page(form, problem, status, *, previous=None):
             problem=problem,
             previous=previous,
             max_mb=vault().max_upload_bytes // (1024 * 1024),
-            type_rules={str(t.id): t for t in certificates.list_types(request_uow(), current_user.actor)},
         ),
         status,
     )
@@ -189,7 +187,6 @@ def review_certificate(certificate_id: uuid.UUID):
     if form.decision.data not in ("approve", "reject"):
         form.decision.errors = [gettext("Choose to approve or to reject.")]
         return _certificate_page(certificate_id, review_form=form, problem=gettext(ValidationFailed.message), status=422)
-    settings = runtime().settings
     approve = form.decision.data == "approve"
     uow.reason = "Certificate approved" if approve else "Certificate rejected"
     try:
@@ -201,17 +198,14 @@ def review_certificate(certificate_id: uuid.UUID):
             reason=form.reason.data,
             password=form.password.data or "",
             otp=form.otp.data or None,
-            settings=settings,
-            cipher=FieldCipher.from_settings(settings),
+            **signing_kwargs(),
         )
     except SignatureRefused as error:
-        uow.rollback()  # nothing of the review stays; the failed attempt does
-        signatures.record_refusal(uow, error, settings=settings)
-        uow.commit()
+        keep_refusal(error)  # nothing of the review stays; the failed attempt does
         form.password.errors = [error_text(error)]
         return _certificate_page(certificate_id, review_form=form, problem=error_text(error), status=error.status)
     except ValidationFailed as error:
-        _show(form, error)
+        place_errors(form, error)
         return _certificate_page(certificate_id, review_form=form, problem=error_text(error), status=error.status)
     except DomainError as error:
         uow.rollback()
@@ -266,11 +260,8 @@ def review_queue():
     wanted = request.args.get("state") or request.args.get("status") or "pending_review"
     if wanted not in STATES or wanted == "missing":
         wanted = "pending_review"
-    supplier = _uuid(request.args.get("supplier"))
-    views = certificates.list_certificates(
-        uow, current_user.actor, supplier_id=supplier, include_superseded=wanted == "superseded"
-    )
-    shown = [v for v in views if v.state == wanted]
+    supplier = uuid_or_none(request.args.get("supplier"))
+    shown = certificates.list_certificates(uow, current_user.actor, supplier_id=supplier, state=wanted)
     suppliers = tenants.organisations_by_id(uow, ids={v.certificate.supplier_id for v in shown})
     return render_template(
         "documents/review_queue.html",
@@ -284,26 +275,5 @@ def review_queue():
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _item_names(uow, item_ids=None) -> dict[uuid.UUID, str]:
-    found = items.all_items(uow, current_user.actor)
-    return {i.id: i.part_number for i in found if item_ids is None or i.id in item_ids}
-
-
-def _show(form, error: ValidationFailed) -> list[str]:
-    """Each message beside its field; the messages of fields the form does not have
-    (a renewal's "renews_id") are returned, for the page's alert."""
-    elsewhere = []
-    for name, message in field_errors(error).items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [message]
-        else:
-            elsewhere.append(message)
-    return elsewhere
-
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
+def _item_names(uow, item_ids) -> dict[uuid.UUID, str]:
+    return items.part_numbers(uow, item_ids=item_ids)

@@ -4,23 +4,22 @@ supplier site's obligations."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date
 
 from babel.dates import format_skeleton, get_day_names
-from flask import make_response, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 from documents.certificates import STATE_LABELS
-from erp.items.imports import FORMULA_START
 from erp.suppliers import dashboard
+from erp.tabular import csv_bytes, spreadsheet_text
 from kernel.clock import utcnow
 from kernel.errors import N_
 from portal.documents.views import blueprint
 from portal.shell import permission_required, request_uow
+from portal.shell.files import csv_response
 from portal.shell.i18n import localized
 from portal.shell.security_log import record_export
 
@@ -69,27 +68,24 @@ def export_compliance():
     today = utcnow().date()
     rows = dashboard.obligation_rows(request_uow(), current_user.actor, today=today)
     record_export(what="compliance", rows=len(rows))
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            gettext("Supplier code"),
-            gettext("Supplier name"),
-            gettext("Site"),
-            gettext("Certificate type"),
-            gettext("Part number"),
-            gettext("Certificate state"),
-            gettext("Certificate number"),
-            gettext("Expires on"),
-            gettext("Days left"),
-        ]
-    )
+    header = [
+        gettext("Supplier code"),
+        gettext("Supplier name"),
+        gettext("Site"),
+        gettext("Certificate type"),
+        gettext("Part number"),
+        gettext("Certificate state"),
+        gettext("Certificate number"),
+        gettext("Expires on"),
+        gettext("Days left"),
+    ]
+    lines = []
     for row in rows:
         view = row.obligation.certificate
         certificate = view.certificate if view is not None else None
-        writer.writerow(
+        lines.append(
             [
-                _cell(value)
+                spreadsheet_text(value)
                 for value in (
                     row.supplier.code,
                     localized(row.supplier.name, row.supplier.name_zh),
@@ -103,11 +99,7 @@ def export_compliance():
                 )
             ]
         )
-    response = make_response(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
-    response.mimetype = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="compliance-{today.isoformat()}.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_response(csv_bytes([header, *lines]), f"compliance-{today.isoformat()}.csv")
 
 
 def month_title(first: date) -> str:
@@ -136,11 +128,3 @@ def _month(value: str | None, default: date) -> tuple[date, bool]:
 
 def _param(first: date) -> str:
     return f"{first.year:04d}-{first.month:02d}"
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value  # text, never a formula
-    return str(value)

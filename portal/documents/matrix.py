@@ -13,11 +13,10 @@ from erp.items import service as items
 from erp.suppliers import compliance
 from erp.suppliers.errors import RequirementNotFound
 from kernel.errors import N_, ValidationFailed
-from portal.documents.certificates import _show, _uuid
 from portal.documents.forms import RequirementForm, TypeForm
 from portal.documents.views import blueprint
 from portal.shell import notify, permission_required, request_uow
-from portal.shell.forms import PlainForm
+from portal.shell.forms import PlainForm, place_errors, uuid_or_none
 from portal.shell.i18n import error_text, localized
 from tenants import service as tenants
 
@@ -58,7 +57,7 @@ def _type_page(type_id):
                     uow, actor, type_id=type_id, code=editing.code if editing else form.code.data, **form.values()
                 )
             except ValidationFailed as error:
-                _show(form, error)
+                place_errors(form, error)
                 problem, status = error_text(error), error.status
             else:
                 notify(N_("Certificate type %(name)s is saved."), name=kind.name)
@@ -94,14 +93,14 @@ def add_requirement():
         compliance.add_requirement(
             uow,
             current_user.actor,
-            certificate_type_id=_uuid(form.certificate_type_id.data),
+            certificate_type_id=uuid_or_none(form.certificate_type_id.data),
             scope=scope,
             category=form.category.data or None if scope == "category" else None,
-            site_id=_uuid(form.site_id.data) if scope == "site" else None,
-            item_id=_uuid(form.item_id.data) if scope == "item" else None,
+            site_id=uuid_or_none(form.site_id.data) if scope == "site" else None,
+            item_id=uuid_or_none(form.item_id.data) if scope == "item" else None,
         )
     except ValidationFailed as error:
-        _show(form, error)
+        place_errors(form, error)
         return _requirements_page(form, error_text(error), error.status)
     notify(N_("The requirement is added."))
     return redirect(url_for("documents.requirements"), code=303)
@@ -122,28 +121,38 @@ def remove_requirement(requirement_id: uuid.UUID):
     return redirect(url_for("documents.requirements"), code=303)
 
 
-def _requirement_form(uow, formdata=...):
+def _requirement_form(uow, formdata=..., *, types=None, item_rows=None):
+    """The add form; `types` and `item_rows` when the caller has them already."""
     actor = current_user.actor
-    types = [(t, localized(t.name, t.name_zh)) for t in certificates.list_types(uow, actor)]
-    suppliers = tenants.list_suppliers(uow)
+    types = types if types is not None else certificates.list_types(uow, actor, include_inactive=True)
+    item_rows = item_rows if item_rows is not None else items.all_items(uow, actor)
+    by_supplier = tenants.sites_by_supplier(uow)
     sites = [
         (str(site.id), f"{localized(s.name, s.name_zh)} · {site.name}")
-        for s in suppliers
-        for site in tenants.sites_of(uow, supplier_id=s.id)
+        for s in tenants.list_suppliers(uow)
+        for site in by_supplier.get(s.id, [])
     ]
-    choices = [(str(i.id), f"{i.part_number} · {localized(i.name, i.name_zh)}") for i in items.all_items(uow, actor)]
+    choices = [(str(i.id), _item_label(i)) for i in item_rows]
     kwargs = {} if formdata is ... else {"formdata": formdata}
-    return RequirementForm(types=types, sites=sites, items=choices, **kwargs)
+    active = [(t, localized(t.name, t.name_zh)) for t in types if t.active]
+    return RequirementForm(types=active, sites=sites, items=choices, **kwargs)
+
+
+def _item_label(item) -> str:
+    return f"{item.part_number} · {localized(item.name, item.name_zh)}"
 
 
 def _requirements_page(form, problem=None, status=200):
     uow = request_uow()
     actor = current_user.actor
     rows = compliance.list_requirements(uow, actor)
-    types = {t.id: t for t in certificates.list_types(uow, actor, include_inactive=True)}
+    all_types = certificates.list_types(uow, actor, include_inactive=True)
+    item_rows = items.all_items(uow, actor)
+    types = {t.id: t for t in all_types}
     sites = tenants.sites_by_id(uow, ids={r.site_id for r in rows if r.site_id})
     suppliers = tenants.organisations_by_id(uow, ids={r.supplier_id for r in rows if r.supplier_id})
-    item_names = {i.id: f"{i.part_number} · {localized(i.name, i.name_zh)}" for i in items.all_items(uow, actor)}
+    item_names = {i.id: _item_label(i) for i in item_rows}
+    form = form or _requirement_form(uow, formdata=None, types=all_types, item_rows=item_rows)
     return (
         render_template(
             "documents/requirements.html",
@@ -152,7 +161,7 @@ def _requirements_page(form, problem=None, status=200):
             sites=sites,
             suppliers=suppliers,
             item_names=item_names,
-            form=form or _requirement_form(uow, formdata=None),
+            form=form,
             problem=problem,
         ),
         status,

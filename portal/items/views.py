@@ -4,17 +4,14 @@ from either."""
 
 from __future__ import annotations
 
-import csv
-import io
-import logging
-import threading
 import uuid
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from erp import tabular
 from erp.items import imports, revisions
 from erp.items import service as items
 from erp.items import tasks as item_tasks
@@ -25,16 +22,19 @@ from portal import jobs
 from portal.items.forms import AGENCY_LABELS, CATEGORY_LABELS, LABELS, ImportForm, ItemForm, RevisionForm
 from portal.shell import notify, permission_required, request_uow
 from portal.shell.errors import error_page
-from portal.shell.forms import PlainForm
-from portal.shell.i18n import error_text, field_errors
+from portal.shell.files import attachment_response, csv_response
+from portal.shell.forms import PlainForm, show_errors
+from portal.shell.i18n import error_text
 from portal.shell.identity import can
 from portal.shell.lifecycle import runtime
 from portal.shell.security_log import record_export
+from portal.shell.uploads import allow_larger_body
 
-log = logging.getLogger(__name__)
 blueprint = Blueprint("items", __name__, template_folder="templates")
 ERRORS_SHOWN = 200  # on the page; the downloadable report has every one
 CHOOSE_FILE = N_("Choose a CSV or XLSX file.")
+# A conflict with another item is shown beside the field it is about.
+CONFLICT_FIELDS = {DuplicatePartNumber: "part_number", DuplicateUdiDi: "udi_di"}
 
 DEVICE_FIELDS = ("issuing_agency", "udi_di", "basic_udi_di", "device_class")
 STORAGE_FIELDS = (
@@ -73,7 +73,7 @@ def new_item():
         try:
             item = items.create_item(uow, current_user.actor, **form.values())
         except (ValidationFailed, DuplicatePartNumber, DuplicateUdiDi) as failed:
-            error = _show(form, failed)
+            error = show_errors(form, failed, field=CONFLICT_FIELDS.get(type(failed)))
         else:
             notify(N_("Item %(part_number)s was created."), part_number=item.part_number)
             return redirect(url_for("items.item_detail", item_id=item.id), code=303)
@@ -125,7 +125,7 @@ def add_revision(item_id: uuid.UUID):
         try:
             row = revisions.add_revision(uow, current_user.actor, item_id=item.id, **form.values())
         except ValidationFailed as failed:
-            error = _show(form, failed)
+            error = show_errors(form, failed)
         else:
             notify(
                 N_("Revision %(revision)s of item %(part_number)s was saved."),
@@ -186,7 +186,7 @@ def edit_item(item_id: uuid.UUID):
             items.update_item(uow, current_user.actor, item_id=item.id, **changes)
         except (ValidationFailed, DuplicatePartNumber, DuplicateUdiDi) as failed:
             uow.session.expire(item)  # the form keeps what was typed; the item is as stored
-            error = _show(form, failed)
+            error = show_errors(form, failed, field=CONFLICT_FIELDS.get(type(failed)))
         else:
             notify(N_("Item %(part_number)s was saved."), part_number=item.part_number)
             return redirect(url_for("items.item_detail", item_id=item.id), code=303)
@@ -210,30 +210,12 @@ def export_xlsx():
 def _export(write, mimetype: str, extension: str):
     rows = items.all_items(request_uow(), current_user.actor)
     record_export(what="items", rows=len(rows))
-    response = make_response(write(rows))
-    response.mimetype = mimetype
-    response.headers["Content-Disposition"] = f'attachment; filename="items.{extension}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment_response(write(rows), f"items.{extension}", mimetype)
 
 
 def _form_page(form: ItemForm, error: str | None, *, item):
     status = 422 if request.method == "POST" else 200
     return render_template("items/form.html", form=form, error=error, item=item), status
-
-
-def _show(form, failed) -> str:
-    """The service's field errors on the form's fields; the message for the page's top."""
-    errors = field_errors(failed)
-    if isinstance(failed, DuplicatePartNumber):
-        errors = {"part_number": error_text(failed)}
-    elif isinstance(failed, DuplicateUdiDi):
-        errors = {"udi_di": error_text(failed)}
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [message]
-    return error_text(failed)
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -267,13 +249,9 @@ def import_items():
     return _import_page(form, error, 422 if request.method == "POST" else 200)
 
 
-@blueprint.url_value_preprocessor
-def _upload_limit(endpoint: str | None, values) -> None:
-    """The import form may send more than the app's usual limit. Set before any
-    before_request hook reads the body (the CSRF check does); the import's own limit is
-    checked on the file (erp.items.imports.MAX_BYTES), this one stops a far larger body."""
-    if endpoint == "items.import_items" and request.method == "POST":
-        request.max_content_length = imports.MAX_BYTES + 256 * 1024
+# The import form may send more than the app's usual limit; the import's own limit is
+# checked on the file (erp.items.imports.MAX_BYTES).
+allow_larger_body(blueprint, "items.import_items", lambda: imports.MAX_BYTES)
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)
@@ -296,19 +274,11 @@ def _import_page(form, error, status):
     ), status
 
 
-_open_lock = threading.Lock()
-
-
 def _defer_after_commit(uow, record) -> None:
     rt, tenant_id, import_id = runtime(), str(uow.tenant_id), str(record.id)
 
     def defer() -> None:
-        try:
-            with _open_lock:
-                jobs.job_app(rt).open()  # idempotent: opens the pool only when closed
-            item_tasks.import_items.defer(tenant_id=tenant_id, import_id=import_id)
-        except Exception:
-            log.exception("could not defer item import %s", import_id)
+        jobs.defer_job(rt, item_tasks.import_items, about=f"item import {import_id}", tenant_id=tenant_id, import_id=import_id)
 
     uow.after_commit(defer)
 
@@ -329,12 +299,6 @@ def import_status(import_id: uuid.UUID):
 def import_errors(import_id: uuid.UUID):
     record = imports.get_import(request_uow(), current_user.actor, import_id=import_id)
     report = imports.report_of(record)
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([gettext("Row"), gettext("Column"), gettext("Problem")])
-    for e in report.errors if report else []:
-        writer.writerow([e.row or "", e.field, gettext(e.message, **e.params)])
-    response = make_response(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
-    response.mimetype = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="item-import-errors-{record.id}.csv"'
-    return response
+    rows = [[gettext("Row"), gettext("Column"), gettext("Problem")]]
+    rows += [[e.row or "", e.field, gettext(e.message, **e.params)] for e in (report.errors if report else [])]
+    return csv_response(tabular.csv_bytes(rows), f"item-import-errors-{record.id}.csv")

@@ -4,8 +4,6 @@ message beside its field; a created one is a draft, opened on its own page to be
 
 from __future__ import annotations
 
-import uuid
-
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
@@ -15,7 +13,7 @@ from erp.purchasing import confirmation, imports
 from kernel.errors import N_, DomainError, ValidationFailed
 from portal.purchasing.views import blueprint
 from portal.shell import notify, permission_required, request_uow
-from portal.shell.forms import PlainForm
+from portal.shell.forms import PlainForm, uuid_or_none
 from portal.shell.i18n import error_text, field_errors
 from tenants import service as tenants
 
@@ -45,19 +43,19 @@ def create_purchase_order():
         if not any(row.values()):
             continue
         line = {
-            "item_id": _uuid(row["item_id"]),
+            "item_id": uuid_or_none(row["item_id"]),
             "quantity": row["quantity"],
             "unit_price": row["unit_price"],
             "requested_date": row["requested_date"],
         }
         if row["ship_to_site_id"]:
-            line["ship_to_site_id"] = _uuid(row["ship_to_site_id"]) or row["ship_to_site_id"]
+            line["ship_to_site_id"] = uuid_or_none(row["ship_to_site_id"]) or row["ship_to_site_id"]
         lines.append(line)
         slots.append(n)
     uow = request_uow()
     try:
         order = confirmation.create_purchase_order(
-            uow, current_user.actor, supplier_id=_uuid(values["supplier_id"]), currency=values["currency"], lines=lines
+            uow, current_user.actor, supplier_id=uuid_or_none(values["supplier_id"]), currency=values["currency"], lines=lines
         )
     except ValidationFailed as error:
         uow.rollback()
@@ -90,13 +88,6 @@ def import_purchase_orders():
         return _form({"currency": DEFAULT_CURRENCY}, {}, problems=problems, status=error.status)
     notify(N_("%(count)d purchase order(s) were created as drafts from the file."), count=len(made))
     return redirect(url_for("purchasing.purchase_orders"), code=303)
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        return None
 
 
 def _errors(error: ValidationFailed, slots: list[int]) -> dict[str, str]:

@@ -12,23 +12,23 @@ item export is.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import date
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
-from flask import make_response, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext, to_user_timezone
 
-from erp.items.imports import FORMULA_START
 from erp.purchasing import service as purchasing
 from erp.purchasing.errors import TooManyRows
 from erp.purchasing.models import STATUSES
+from erp.tabular import csv_bytes, spreadsheet_text
 from kernel.errors import N_, ValidationFailed
 from portal.purchasing.views import blueprint
 from portal.shell import permission_required, request_uow
+from portal.shell.files import csv_response
+from portal.shell.forms import uuid_or_none
 from portal.shell.i18n import error_text, field_errors, localized, status_label
 from portal.shell.security_log import record_export
 from tenants import service as tenants
@@ -106,11 +106,7 @@ def _export(side: str):
     except ValidationFailed:
         return _list(side)
     record_export(what="purchase_orders", rows=len(rows))
-    response = make_response(_csv(rows))
-    response.mimetype = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = 'attachment; filename="purchase-orders.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_response(_csv(rows), "purchase-orders.csv")
 
 
 def _read_filters(side: str) -> tuple[purchasing.PurchaseOrderFilter, str, dict[str, str]]:
@@ -132,13 +128,10 @@ def _read_filters(side: str) -> tuple[purchasing.PurchaseOrderFilter, str, dict[
 
 def _uuid(value: str | None, field: str, errors: dict) -> uuid.UUID | None:
     value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
+    found = uuid_or_none(value)
+    if value and found is None:
         errors[field] = gettext(NOT_AN_ID)
-        return None
+    return found
 
 
 def _date(value: str | None, field: str, errors: dict) -> date | None:
@@ -194,46 +187,37 @@ def _context(side: str, uow, sort: str, errors: dict, error: str | None, page, c
 
 def _csv(rows: list[purchasing.PurchaseOrderRow]) -> bytes:
     """UTF-8 with a byte order mark (so that Excel reads Chinese names right); statuses
-    and headings in the user's language, times in the user's time zone."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            gettext("Number"),
-            gettext("Status"),
-            gettext("Supplier"),
-            gettext("Order date"),
-            gettext("Currency"),
-            gettext("Lines"),
-            gettext("Total"),
-            gettext("Issued at"),
-            gettext("Overdue"),
-        ]
-    )
+    and headings in the user's language, times in the user's time zone; names never
+    become formulas."""
+    header = [
+        gettext("Number"),
+        gettext("Status"),
+        gettext("Supplier"),
+        gettext("Order date"),
+        gettext("Currency"),
+        gettext("Lines"),
+        gettext("Total"),
+        gettext("Issued at"),
+        gettext("Overdue"),
+    ]
     yes, no = gettext("Yes"), gettext("No")
-    for row in rows:
-        issued = to_user_timezone(row.issued_at).strftime("%Y-%m-%d %H:%M") if row.issued_at else ""
-        writer.writerow(
-            [
-                _text(row.number),
-                status_label(row.status),
-                _text(localized(row.supplier_name, row.supplier_name_zh)),
-                row.order_date.isoformat(),
-                row.currency,
-                row.line_count,
-                _amount(row.total, row.currency),
-                issued,
-                yes if row.overdue else no,
-            ]
-        )
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    lines = [
+        [
+            spreadsheet_text(row.number),
+            status_label(row.status),
+            spreadsheet_text(localized(row.supplier_name, row.supplier_name_zh)),
+            row.order_date.isoformat(),
+            row.currency,
+            row.line_count,
+            _amount(row.total, row.currency),
+            to_user_timezone(row.issued_at).strftime("%Y-%m-%d %H:%M") if row.issued_at else "",
+            yes if row.overdue else no,
+        ]
+        for row in rows
+    ]
+    return csv_bytes([header, *lines])
 
 
 def _amount(total: Decimal, currency: str) -> str:
     places = get_currency_precision(currency)
     return str(total.quantize(Decimal(1).scaleb(-places)))
-
-
-def _text(value: str) -> str:
-    """A name as text, never a formula a spreadsheet would run."""
-    return "'" + value if value.startswith(FORMULA_START) else value

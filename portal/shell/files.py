@@ -44,6 +44,20 @@ def content_disposition(filename: str, *, as_attachment: bool) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+def attachment_response(data: bytes, filename: str, mimetype: str) -> Response:
+    """A file made for this request (an export, a report) as a download that no cache
+    keeps. `filename` is ASCII (`attachment; filename="..."`)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def csv_response(data: bytes, filename: str) -> Response:
+    """A CSV file (erp.tabular.csv_bytes: UTF-8 with a byte order mark) as a download."""
+    return attachment_response(data, filename, "text/csv; charset=utf-8")
+
+
 def send_stored_file(opened: OpenedFile, *, as_attachment: bool) -> Response:
     """A streaming response of a verified file (open_file has checked every byte)."""
     response = Response(opened.chunks(), mimetype=opened.content_type, direct_passthrough=True)

@@ -52,14 +52,27 @@ def moment_in(value, zone: str | None) -> str:
     return f"{text} ({zone})"
 
 
+def signing_kwargs() -> dict:
+    """What a service that signs needs besides the credentials: settings and cipher."""
+    settings = runtime().settings
+    return {"settings": settings, "cipher": FieldCipher.from_settings(settings)}
+
+
+def keep_refusal(error: SignatureRefused) -> None:
+    """After a refused signature: roll back the request's other changes, then record the
+    failed attempt and its security event in a fresh transaction and commit that."""
+    uow = request_uow()
+    uow.rollback()
+    signatures.record_refusal(uow, error, settings=runtime().settings)
+    uow.commit()
+
+
 def sign_record(*, record_type: str, record_id, content, meaning: str, password: str, otp: str | None = None, supplier_id=None):
     """Sign a record as the signed-in member (see auth.signatures.sign); on refusal keep
     only the refusal's trace, then raise it."""
-    uow = request_uow()
-    settings = runtime().settings
     try:
         return signatures.sign(
-            uow,
+            request_uow(),
             current_user.actor,
             record_type=record_type,
             record_id=record_id,
@@ -68,11 +81,8 @@ def sign_record(*, record_type: str, record_id, content, meaning: str, password:
             password=password,
             otp=otp,
             supplier_id=supplier_id,
-            settings=settings,
-            cipher=FieldCipher.from_settings(settings),
+            **signing_kwargs(),
         )
     except SignatureRefused as error:
-        uow.rollback()  # the record's own changes go; the failed attempt stays
-        signatures.record_refusal(uow, error, settings=settings)
-        uow.commit()
+        keep_refusal(error)
         raise

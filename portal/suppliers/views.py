@@ -21,7 +21,8 @@ from erp.suppliers.models import STATUSES
 from kernel.errors import N_, ValidationFailed
 from portal.items.forms import CATEGORY_LABELS
 from portal.shell import notify, permission_required, request_uow
-from portal.shell.i18n import error_text, field_errors, localized
+from portal.shell.forms import show_errors, uuid_or_none
+from portal.shell.i18n import localized
 from portal.shell.identity import can
 from portal.suppliers.forms import SITE_KIND_LABELS, STATUS_LABELS, ApprovalForm, ContactForm
 
@@ -58,7 +59,7 @@ def add_contact(supplier: uuid.UUID):
         try:
             contact = suppliers.add_contact(uow, current_user.actor, supplier_id=company.id, **form.values())
         except ValidationFailed as failed:
-            error = _show(form, failed)
+            error = show_errors(form, failed)
         else:
             notify(N_("Contact %(name)s was added."), name=contact.name)
             return redirect(url_for("suppliers.supplier_detail", supplier=company.id) + "#contacts", code=303)
@@ -80,14 +81,14 @@ def set_approval(supplier: uuid.UUID):
                 uow,
                 current_user.actor,
                 supplier_id=company.id,
-                site_id=_uuid(form.site_id.data),
-                item_id=_uuid(form.item_id.data),
+                site_id=uuid_or_none(form.site_id.data),
+                item_id=uuid_or_none(form.item_id.data),
                 category=form.category.data or None,
                 status=form.status.data or "",
                 reason=form.reason.data,
             )
         except (ValidationFailed, ApprovalChanged) as failed:
-            error = _show(form, failed)
+            error = show_errors(form, failed)
         else:
             notify(N_("The approved supplier list was changed."))
             return redirect(url_for("suppliers.supplier_detail", supplier=company.id) + "#approvals", code=303)
@@ -139,19 +140,3 @@ def _approval_form(uow, supplier_id, *, sites=None, **kwargs) -> ApprovalForm:
         else []
     )
     return ApprovalForm(sites=sites, items=choices, **kwargs)
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
-def _show(form, failed) -> str:
-    """The service's field errors on the form's fields; the message for the form's top."""
-    for name, message in field_errors(failed).items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [message]
-    return error_text(failed)

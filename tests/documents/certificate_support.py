@@ -10,9 +10,6 @@ import pytest
 from pypdf import PdfWriter
 
 from documents import certificates
-from documents.crypto import MasterKeys
-from documents.storage import LocalStorage
-from documents.vault import Vault
 from kernel.clock import utcnow
 from kernel.crypto import FieldCipher
 from tests.factories import PASSWORD, actor_in
@@ -35,16 +32,16 @@ def days(n: int) -> date:
     return today() + timedelta(days=n)
 
 
-@pytest.fixture
-def vault(settings, tmp_path) -> Vault:
-    return Vault(
-        storage=LocalStorage(tmp_path / "files"), master_keys=MasterKeys.from_settings(settings), max_upload_bytes=5 * 1024 * 1024
-    )
-
-
 def people(tx, world) -> dict:
     with tx.uow() as lookup:
         return {who: actor_in(lookup, world, who) for who in ("quality", "buyer", "viewer", "supplier1", "supplier2")}
+
+
+@pytest.fixture
+def who(tx, world) -> dict:
+    """The certificate tests' people (`people`); tests/documents has it through its
+    conftest, others import it (`from tests.documents.certificate_support import who as who`)."""
+    return people(tx, world)
 
 
 def make_type(uow, actor, **kw):

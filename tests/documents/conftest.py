@@ -1,4 +1,5 @@
-"""A real S3 API server (moto in server mode) on a free local port, for the session."""
+"""A real S3 API server (moto in server mode) on a free local port, for the session; the
+certificate tests' `who` (tests.documents.certificate_support)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 import pytest
 
 from tests.conftest import free_port
+from tests.documents.certificate_support import who  # noqa: F401 - the certificate tests' people, as a fixture
 
 REGION = "eu-central-1"
 

@@ -14,18 +14,8 @@ from documents import certificates
 from documents.errors import AlreadyReviewed, CertificateNotFound
 from documents.models import Certificate, CertificateSite, StoredFile
 from kernel.errors import Forbidden, ValidationFailed
-from tenants.models import Site
 from tests.documents.certificate_support import approve, days, make_type, pdf_bytes, people, today, upload
-from tests.documents.certificate_support import vault as vault
-
-
-@pytest.fixture
-def who(tx, world):
-    return people(tx, world)
-
-
-def site_of(uow, supplier) -> uuid.UUID:
-    return uow.scalar(sa.select(Site.id).where(Site.supplier_id == supplier.id))
+from tests.factories import site_of
 
 
 def counts(uow) -> tuple[int, int]:
@@ -163,6 +153,34 @@ def test_a_rejection_needs_a_reason_and_a_second_review_conflicts(tx, world, who
         assert cert.status == "rejected" and certificates.state(cert, today()) == "rejected"
         with pytest.raises(AlreadyReviewed):
             approve(uow, who["quality"], cert, settings)
+
+
+def test_a_review_reason_over_2000_characters_is_refused_and_leaves_it_pending(tx, world, who, vault, settings):
+    with tx.uow(tenant_id=world.tenant_id, actor=who["quality"]) as uow:
+        kind = make_type(uow, who["quality"])
+        uow.switch_tenant(world.tenant_id, who["supplier1"])
+        cert = upload(uow, who["supplier1"], vault, kind)
+        uow.switch_tenant(world.tenant_id, who["quality"])
+        for approving in (False, True):
+            with pytest.raises(ValidationFailed) as failed:
+                approve(uow, who["quality"], cert, settings, approve=approving, reason="x" * 2001)
+            assert failed.value.errors == {"reason": "At most 2,000 characters."}
+        assert cert.status == "pending_review"
+        assert uow.scalar(sa.select(sa.func.count()).select_from(Signature).where(Signature.record_id == cert.id)) == 0
+        approve(uow, who["quality"], cert, settings, approve=False, reason="x" * 2000)  # at the limit
+        assert cert.status == "rejected"
+
+
+def test_an_inactive_type_is_refused_on_upload_and_nothing_is_stored(tx, world, who, vault):
+    with tx.uow(tenant_id=world.tenant_id, actor=who["quality"]) as uow:
+        kind = make_type(uow, who["quality"], active=False)
+        uow.switch_tenant(world.tenant_id, who["supplier1"])
+        before = counts(uow)
+        with pytest.raises(ValidationFailed) as failed:
+            upload(uow, who["supplier1"], vault, kind)
+        assert failed.value.errors == {"certificate_type_id": "Choose the type of certificate."}
+        assert counts(uow) == before
+        assert kind.id not in {t.id for t in certificates.list_types(uow, who["supplier1"])}
 
 
 def test_a_renewal_supersedes_the_old_version_once_approved(tx, world, who, vault, settings):

@@ -6,20 +6,20 @@ engineer, in each one's language; the CLI on the same path."""
 from __future__ import annotations
 
 import threading
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
 from documents import expiry
-from documents.models import Certificate, CertificateNotice, CertificateType, StoredFile, TenantDataKey
+from documents.models import Certificate, CertificateNotice, CertificateType
 from kernel.uow import Actor
 from portal.cli import main as cli
 from portal.jobs import dispatcher
 from tenants import service as tenants
 from tests.factories import make_tenant_world, make_user, unique
+from tests.factories.documents import make_certificate, make_certificate_type
 
 AS_OF = date(2027, 3, 1)
 
@@ -27,60 +27,14 @@ AS_OF = date(2027, 3, 1)
 # --- data -------------------------------------------------------------------------------
 
 
-def certificate_type(uow, *, name: str = "ISO 13485", name_zh: str | None = "ISO 13485 质量体系证书") -> CertificateType:
-    kind = CertificateType(code=unique("ISO"), name=name, name_zh=name_zh)
-    uow.add(kind)
-    uow.flush()
-    return kind
-
-
-def certificate(
-    uow,
-    supplier,
-    *,
-    expires_on: date | None,
-    status: str = "approved",
-    kind: CertificateType | None = None,
-    responsible_user_id=None,
+def add_cert(
+    runtime, world, days_left: int | None, *, as_of: date = AS_OF, supplier: int = 0, kind: CertificateType | None = None, **kw
 ) -> Certificate:
-    """A certificate row as review leaves it (a dummy data key and file beside it)."""
-    key = TenantDataKey(wrapped_key=b"\x00" * 60, master_key_id="test")
-    uow.add(key)
-    uow.flush()
-    stored = StoredFile(
-        supplier_id=supplier.id,
-        data_key_id=key.id,
-        storage_key=f"tenant/{uow.tenant_id}/{uuid.uuid4()}",
-        filename="certificate.pdf",
-        content_type="application/pdf",
-        size=1024,
-        sha256="0" * 64,
-    )
-    uow.add(stored)
-    uow.flush()
-    reviewed = status in ("approved", "rejected", "superseded")
-    cert = Certificate(
-        supplier_id=supplier.id,
-        certificate_type_id=(kind or certificate_type(uow)).id,
-        file_id=stored.id,
-        number=unique("CERT-"),
-        issuing_body="TÜV SÜD",
-        valid_from=(expires_on or AS_OF) - timedelta(days=3 * 365),
-        expires_on=expires_on,
-        status=status,
-        reviewed_at=datetime(2026, 1, 5, tzinfo=UTC) if reviewed else None,
-        responsible_user_id=responsible_user_id,
-    )
-    uow.add(cert)
-    uow.flush()
-    return cert
-
-
-def add_cert(runtime, world, days_left: int | None, *, as_of: date = AS_OF, supplier: int = 0, **kw) -> Certificate:
+    """A certificate of the world's supplier `supplier` as review leaves it, expiring
+    `days_left` days after `as_of` (None: never)."""
+    expires_on = None if days_left is None else as_of + timedelta(days=days_left)
     with runtime.uow(tenant_id=world.tenant_id) as uow:
-        cert = certificate(
-            uow, world.suppliers[supplier], expires_on=None if days_left is None else as_of + timedelta(days=days_left), **kw
-        )
+        cert = make_certificate(uow, supplier=world.suppliers[supplier], type=kind, expires_on=expires_on, **kw)
         uow.commit()
     return cert
 
@@ -244,7 +198,7 @@ def test_each_recipient_reads_it_in_their_own_language(tx, world, settings, mail
         chinese = make_user(uow, locale="zh-CN")
         tenants.add_membership(uow, user=chinese, role="supplier_user", organisation=supplier)
         uow.execute(sa.text("update organisation set name_zh = '一号供应商' where id = :id"), {"id": supplier.id})
-        kind = certificate_type(uow, name="CE certificate (MDR)", name_zh="CE 证书（MDR）")
+        kind = make_certificate_type(uow, name="CE certificate (MDR)", name_zh="CE 证书（MDR）")
         uow.commit()
     cert = add_cert(tx, world, 60, kind=kind)
     assert send(tx, world) == 1

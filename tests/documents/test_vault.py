@@ -20,7 +20,6 @@ from documents.crypto import MasterKeys, encrypt_stream
 from documents.errors import FileNotFound, FileTampered, KeyUnavailable
 from documents.keys import data_key
 from documents.models import StoredFile, TenantDataKey
-from documents.storage import LocalStorage
 from documents.vault import Vault, open_file, record_download, store_file
 from kernel.errors import Forbidden, ValidationFailed
 from kernel.settings import load_settings
@@ -28,11 +27,6 @@ from kernel.uow import Actor
 from tests.factories import actor_in
 
 MB = 1024 * 1024
-
-
-@pytest.fixture
-def vault(settings, tmp_path) -> Vault:
-    return Vault(LocalStorage(tmp_path / "files"), MasterKeys.from_settings(settings), max_upload_bytes=5 * MB)
 
 
 # --- test files -------------------------------------------------------------------------------

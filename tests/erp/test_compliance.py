@@ -6,27 +6,18 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
+from documents import certificates
 from erp.purchasing import confirmation as po
 from erp.purchasing import gate
 from erp.suppliers import compliance
 from erp.suppliers import service as suppliers
 from erp.suppliers.errors import CertificatesMissing, RequirementNotFound
 from kernel.errors import Forbidden, ValidationFailed
-from tenants.models import Site
-from tests.documents.certificate_support import approve, days, make_type, people, upload
-from tests.documents.certificate_support import vault as vault
+from tests.documents.certificate_support import approve, days, make_type, upload
+from tests.documents.certificate_support import who as who  # its people, not tests/erp's
 from tests.erp.po_support import order_lines
-
-
-@pytest.fixture
-def who(tx, world):
-    return people(tx, world)
-
-
-def site_of(uow, supplier) -> uuid.UUID:
-    return uow.scalar(sa.select(Site.id).where(Site.supplier_id == supplier.id))
+from tests.factories import site_of
 
 
 def standing(uow, actor, supplier):
@@ -84,6 +75,20 @@ def test_an_item_rule_needs_a_certificate_covering_the_item(tx, world, who, vaul
         assert standing(uow, who["supplier1"], world.suppliers[0]).obligations[0].state == "missing"
         upload(uow, who["supplier1"], vault, kind, item_ids=[item.id], number="Q5 2")
         assert standing(uow, who["supplier1"], world.suppliers[0]).compliant
+
+
+def test_a_requirement_of_an_inactive_type_is_owed_by_no_one(tx, world, who, vault):
+    with tx.uow(tenant_id=world.tenant_id, actor=who["quality"]) as uow:
+        kind = make_type(uow, who["quality"])
+        retired = make_type(uow, who["quality"], code="ce-mdr", name="CE certificate (MDR)")
+        for required in (kind, retired):
+            compliance.add_requirement(uow, who["buyer"], certificate_type_id=required.id, scope="all")
+        owed = standing(uow, who["buyer"], world.suppliers[0]).obligations
+        assert sorted(o.type.code for o in owed) == ["ce-mdr", "iso13485"]
+        certificates.save_type(uow, who["quality"], type_id=retired.id, code=retired.code, name=retired.name, active=False)
+        assert [o.type.code for o in standing(uow, who["buyer"], world.suppliers[0]).obligations] == ["iso13485"]
+        uow.switch_tenant(world.tenant_id, who["supplier1"])
+        assert [o.type.code for o in standing(uow, who["supplier1"], world.suppliers[0]).obligations] == ["iso13485"]
 
 
 def test_requirements_are_checked_and_unique(tx, world, who):

@@ -11,12 +11,16 @@ import pytest
 import sqlalchemy as sa
 
 from audit.models import Event
+from auth.models import User
 from erp.items import imports
 from erp.items.imports import ImportFileInvalid, import_items, parse, run_import, start_import
 from erp.items.models import Item, ItemImport
 from erp.items.service import create_item
 from kernel.errors import Forbidden
-from tests.factories import actor_in, gtin, unique
+from kernel.uow import Actor
+from tenants import service as tenants
+from tenants.models import Membership
+from tests.factories import actor_in, gtin, make_user, unique
 
 HEADER = (
     "part_number,name,name_zh,category,uom,issuing_agency,udi_di,device_class,label_lot,storage_temp_min_c,storage_temp_max_c"
@@ -216,6 +220,28 @@ def test_only_members_who_manage_items_may_import(tx, world):
         import_items(uow, viewer, rows=parsed.rows)
 
 
+def test_two_items_exchanging_udi_dis_in_one_file_are_not_written(tx, world):
+    # Each row is fine on its own and no other item holds the UDI-DIs, but the first
+    # update would give item A the UDI-DI item B still has: the unique index refuses it.
+    actor = buyer(tx, world)
+    first, second, first_di, second_di = unique("SWAP-"), unique("SWAP-"), gtin(), gtin()
+    with tx.uow(tenant_id=world.tenant_id, actor=actor) as uow:
+        for part, di in ((first, first_di), (second, second_di)):
+            create_item(
+                uow, actor, part_number=part, name="Set", category="finished_device", uom="EA",
+                issuing_agency="GS1", udi_di=di, device_class="IIa",
+            )  # fmt: skip
+        uow.commit()
+    lines = [
+        f"{first},Set,,finished_device,EA,GS1,{second_di},IIa,,,",
+        f"{second},Set,,finished_device,EA,GS1,{first_di},IIa,,,",
+    ]
+    _, report = run(tx, world, csv_bytes(lines))
+    assert [(e.row, e.field, e.message) for e in report.errors] == [(0, "udi_di", imports.NOT_WRITTEN)]
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 0)
+    assert (stored(tx, world, first).udi_di, stored(tx, world, second).udi_di) == (first_di, second_di)
+
+
 # --- export and XLSX ---------------------------------------------------------------------------
 
 
@@ -365,3 +391,79 @@ def test_the_import_and_its_items_are_in_the_trail_with_the_file_redacted(tx, wo
     assert event.action == "I" and event.new_values["content"].startswith("redacted:")
     assert event.new_values["report"]["created"] == 1 and event.actor == actor.name
     assert (item_event.action, item_event.reason) == ("I", "Items imported")
+
+
+def queued(tx, world, actor, parts: list[str]) -> ItemImport:
+    """A file of more than SMALL rows (the caller lowers SMALL), recorded for the job."""
+    data = csv_bytes([f"{p},Item {n},,component,EA,,,,,," for n, p in enumerate(parts)])
+    with tx.uow(tenant_id=world.tenant_id, actor=actor) as uow:
+        record = start_import(uow, actor, filename="big.csv", content=data)
+        uow.commit()
+    assert record.status == "queued"
+    return record
+
+
+def recorded(tx, world, record_id) -> tuple[str, list[tuple]]:
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        record = uow.session.get(ItemImport, (world.tenant_id, record_id))
+        report = imports.report_of(record)
+        return record.status, [(e.row, e.field, e.message) for e in report.errors]
+
+
+def new_buyer(tx, world):
+    """A buyer of the world's tenant of its own (its membership and account change below)."""
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        user = make_user(uow)
+        tenants.add_membership(uow, user=user, role="buyer")
+        uow.commit()
+    with tx.uow() as lookup:
+        lookup.switch_tenant(None, actor=Actor(user_id=user.id, name=user.email))
+        membership = next(m for m in tenants.memberships_of(lookup, user_id=user.id) if m.tenant_id == world.tenant_id)
+        return user, tenants.actor_for(user, membership)
+
+
+def test_a_job_failing_on_our_side_marks_the_import_failed_and_writes_nothing(tx, world, monkeypatch):
+    monkeypatch.setattr(imports, "SMALL", 1)
+    monkeypatch.setattr(imports, "PROGRESS_EVERY", 1)
+    parts = [unique("FAIL-") for _ in range(3)]
+    record = queued(tx, world, buyer(tx, world), parts)
+    opened = []
+
+    def failing_uow(**kw):
+        opened.append(kw)
+        if len(opened) == 3:  # the first progress step: the database goes away mid-import
+            raise ConnectionError("server closed the connection unexpectedly")
+        return tx.uow(**kw)
+
+    with pytest.raises(ConnectionError):
+        run_import(failing_uow, tenant_id=world.tenant_id, import_id=record.id)
+    assert recorded(tx, world, record.id) == ("failed", [(0, "", imports.FAILED)])
+    assert all(stored(tx, world, part) is None for part in parts)
+    # A failed import is finished: the job's retry leaves it alone.
+    assert run_import(tx.uow, tenant_id=world.tenant_id, import_id=record.id) is None
+
+
+def test_the_job_refuses_a_sender_who_no_longer_manages_items(tx, world, monkeypatch):
+    monkeypatch.setattr(imports, "SMALL", 1)
+    sender, actor = new_buyer(tx, world)
+    parts = [unique("ROLE-") for _ in range(2)]
+    record = queued(tx, world, actor, parts)
+    with tx.uow(tenant_id=world.tenant_id) as uow:  # made a viewer before the job runs
+        uow.execute(sa.update(Membership).where(Membership.user_id == sender.id).values(role="viewer"))
+        uow.commit()
+    assert run_import(tx.uow, tenant_id=world.tenant_id, import_id=record.id) == "done"
+    assert recorded(tx, world, record.id) == ("done", [(0, "", Forbidden.message)])
+    assert all(stored(tx, world, part) is None for part in parts)
+
+
+def test_the_job_refuses_a_sender_who_was_deactivated(tx, world, monkeypatch):
+    monkeypatch.setattr(imports, "SMALL", 1)
+    sender, actor = new_buyer(tx, world)
+    parts = [unique("GONE-") for _ in range(2)]
+    record = queued(tx, world, actor, parts)
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        uow.execute(sa.update(User).where(User.id == sender.id).values(is_active=False))
+        uow.commit()
+    assert run_import(tx.uow, tenant_id=world.tenant_id, import_id=record.id) == "done"
+    assert recorded(tx, world, record.id) == ("done", [(0, "", Forbidden.message)])
+    assert all(stored(tx, world, part) is None for part in parts)

@@ -146,6 +146,32 @@ def test_a_reason_is_needed_and_every_line_cannot_go(tx, world):
     assert "changes" in refused.value.errors
 
 
+def test_a_reason_over_the_limit_is_refused_and_changes_nothing(tx, world):
+    who = actors(tx, world)
+    po_id = issued_order(tx, world, who, count=1)
+    line = detail(tx, world, po_id).lines[0].line
+    before = snapshot(tx, world, po_id)
+    change = [{"line_id": line.id, "quantity": "5"}]
+    with pytest.raises(ValidationFailed) as refused:
+        revise(tx, world, who, po_id, change, reason="x" * (changes.MAX_REASON + 1))
+    assert refused.value.errors == {"reason": "This is too long."}
+    assert snapshot(tx, world, po_id) == before
+    assert revise(tx, world, who, po_id, change, reason="x" * changes.MAX_REASON).revision == 2  # at the limit
+
+
+def test_a_cancelled_line_cannot_be_changed_again(tx, world):
+    who = actors(tx, world)
+    po_id = issued_order(tx, world, who, count=2)
+    removed = detail(tx, world, po_id).lines[0].line
+    revise(tx, world, who, po_id, [{"line_id": removed.id, "remove": True}])
+    before = snapshot(tx, world, po_id)
+    for change in ({"line_id": removed.id, "quantity": "120"}, {"line_id": removed.id, "remove": True}):
+        with pytest.raises(ValidationFailed) as refused:
+            revise(tx, world, who, po_id, [change])
+        assert refused.value.errors == {"changes.0.line_id": changes.CANCELLED_LINE}
+    assert snapshot(tx, world, po_id) == before
+
+
 def test_a_stale_copy_a_draft_a_supplier_and_a_viewer_are_refused(tx, world):
     who = actors(tx, world)
     po_id = issued_order(tx, world, who)

@@ -22,13 +22,8 @@ from erp.purchasing.models import PoReasonCode, PurchaseOrder
 from kernel.clock import utcnow
 from kernel.errors import Forbidden, ValidationFailed
 from tenants import service as tenants
-from tests.erp.po_support import actors, issued_order, order_lines, snapshot, soon
+from tests.erp.po_support import issued_order, order_lines, snapshot, soon
 from tests.factories import make_item
-
-
-@pytest.fixture
-def who(tx, world):
-    return actors(tx, world)
 
 
 def detail(tx, world, po_id, actor=None):

@@ -14,15 +14,10 @@ from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from erp.suppliers import service as suppliers
 from kernel.clock import utcnow
 from kernel.errors import Forbidden
-from tests.erp.po_support import actors, soon
+from tests.erp.po_support import soon
 from tests.factories import make_item
 
 HEADER = "supplier_code,currency,part_number,quantity,unit_price,requested_date\n"
-
-
-@pytest.fixture
-def who(tx, world):
-    return actors(tx, world)
 
 
 def counts(tx, world) -> tuple[int, int]:
@@ -115,6 +110,39 @@ def test_a_file_without_the_columns_is_refused(tx, world, who):
     assert found[0][2] == imports.MISSING_COLUMNS
     assert refusal(tx, world, who, HEADER.encode()) == [(0, "", imports.NO_ROWS)]
     assert refusal(tx, world, who, b"") == [(0, "", imports.EMPTY)]
+
+
+def test_a_column_named_twice_is_refused(tx, world, who):
+    content = HEADER.strip() + ",quantity\n" + f"S1,EUR,{world.items[0].part_number},1,1,{soon(30)},2\n"
+    with tx.uow(tenant_id=world.tenant_id, actor=who["buyer"]) as uow, pytest.raises(imports.PurchaseOrderImportInvalid) as bad:
+        imports.import_purchase_orders(uow, who["buyer"], content=content.encode())
+    assert [(e.row, e.field, e.message, e.params) for e in bad.value.rows] == [
+        (1, "", imports.REPEATED_COLUMNS, {"columns": "quantity"})
+    ]
+
+
+def test_a_row_with_more_cells_than_the_header_is_named_and_nothing_is_written(tx, world, who):
+    before = counts(tx, world)
+    p0 = world.items[0].part_number
+    text = HEADER + f"S1,EUR,{p0},1,1,{soon(30)}\nS1,EUR,{p0},2,1,{soon(31)},surprise\n"
+    assert refusal(tx, world, who, text.encode()) == [(3, "", imports.EXTRA_CELLS)]
+    assert counts(tx, world) == before
+
+
+def test_a_file_too_large_or_with_too_many_rows_is_refused(tx, world, who, monkeypatch):
+    before = counts(tx, world)
+    with tx.uow(tenant_id=world.tenant_id, actor=who["buyer"]) as uow, pytest.raises(imports.PurchaseOrderImportInvalid) as bad:
+        imports.import_purchase_orders(uow, who["buyer"], content=HEADER.encode() + b"x" * imports.MAX_BYTES)
+    assert [(e.row, e.field, e.message, e.params) for e in bad.value.rows] == [(0, "", imports.TOO_LARGE, {"megabytes": 1})]
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    row = f"S1,EUR,{world.items[0].part_number},1,1,{soon(30)}\n"
+    with tx.uow(tenant_id=world.tenant_id, actor=who["buyer"]) as uow:  # at the limit: imported (not committed)
+        [made] = imports.import_purchase_orders(uow, who["buyer"], content=(HEADER + row * 3).encode())
+        assert len(lines_of(uow, made)) == 3
+    with tx.uow(tenant_id=world.tenant_id, actor=who["buyer"]) as uow, pytest.raises(imports.PurchaseOrderImportInvalid) as bad:
+        imports.import_purchase_orders(uow, who["buyer"], content=(HEADER + row * 4).encode())
+    assert [(e.row, e.field, e.message, e.params) for e in bad.value.rows] == [(0, "", imports.TOO_MANY_ROWS, {"rows": "3"})]
+    assert counts(tx, world) == before
 
 
 def test_a_viewer_may_not_import(tx, world, who):

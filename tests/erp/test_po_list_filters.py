@@ -22,15 +22,10 @@ from erp.purchasing.service import (
     ordered_items,
 )
 from kernel.errors import ValidationFailed
-from tests.erp.po_support import actors, issued_order, soon
+from tests.erp.po_support import issued_order, soon
 from tests.factories import make_item, make_purchase_order
 
 BASE = date(2025, 3, 1)
-
-
-@pytest.fixture
-def who(tx, world):
-    return actors(tx, world)
 
 
 @pytest.fixture

@@ -56,3 +56,17 @@ def test_the_last_active_reason_stays_and_others_cannot_edit(tx, world):
     for role in ("viewer", "supplier1"):
         with tx.uow(tenant_id=world.tenant_id, actor=who[role]) as uow, pytest.raises(Forbidden):
             reasons.add_reason_code(uow, who[role], code="x", name="X")
+
+
+def test_an_unknown_reason_or_another_tenants_is_not_found_and_nothing_changes(tx, world, other_world):
+    theirs = actors(tx, other_world)["buyer"]
+    with tx.uow(tenant_id=other_world.tenant_id, actor=theirs) as uow:
+        reasons.add_reason_code(uow, theirs, code="theirs-only", name="Another tenant's reason")
+        uow.commit()
+    buyer = actors(tx, world)["buyer"]
+    before = codes(tx, world, active_only=True)
+    for code in ("no-such-reason", "theirs-only"):
+        with tx.uow(tenant_id=world.tenant_id, actor=buyer) as uow, pytest.raises(reasons.ReasonCodeNotFound):
+            reasons.set_reason_active(uow, buyer, code=code, active=False)
+    assert codes(tx, world, active_only=True) == before
+    assert "theirs-only" in codes(tx, other_world, active_only=True)

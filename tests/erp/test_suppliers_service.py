@@ -4,6 +4,8 @@ specific entry decides, supplier users see their own, a disqualification blocks 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 import uuid
 
 import pytest
@@ -13,19 +15,14 @@ from audit.models import Event
 from erp.purchasing import confirmation as po
 from erp.purchasing.models import PurchaseOrder
 from erp.suppliers import service as suppliers
-from erp.suppliers.errors import SupplierDisqualified, SupplierNotFound
+from erp.suppliers.errors import ApprovalChanged, SupplierDisqualified, SupplierNotFound
 from erp.suppliers.models import ApprovedSource, ApprovedSourceChange, SupplierContact
 from kernel.clock import utcnow
 from kernel.errors import Forbidden, ValidationFailed
 from tenants import service as tenants
-from tenants.models import Site
-from tests.erp.po_support import actors, soon
-from tests.factories import make_item
-
-
-@pytest.fixture
-def who(tx, world):
-    return actors(tx, world)
+from tests import factories
+from tests.erp.po_support import soon
+from tests.factories import actor_in, make_item, make_tenant_world, unique
 
 
 def new_item(tx, world, **kw):
@@ -38,7 +35,7 @@ def new_item(tx, world, **kw):
 def site_of(tx, world, n: int = 0) -> uuid.UUID:
     """The site the world's supplier `n` was made with."""
     with tx.uow(tenant_id=world.tenant_id) as uow:
-        return uow.scalar(sa.select(Site.id).where(Site.supplier_id == world.suppliers[n].id))
+        return factories.site_of(uow, world.suppliers[n])
 
 
 def approve(tx, world, who, *, supplier: int = 0, actor: str = "buyer", **kw) -> uuid.UUID:
@@ -171,6 +168,52 @@ def test_the_same_status_again_is_refused(tx, world, who):
         )
     assert refused.value.errors == {"status": suppliers.SAME_STATUS}
     assert state(tx, world) == before
+
+
+def waiting_for_a_lock(admin, timeout: float = 20) -> bool:
+    """Whether a session of the test database comes to wait for a lock within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        query = "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
+        if admin.execute(query).fetchone()[0]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_two_people_creating_the_same_entry_at_once_one_is_told_it_changed(runtime, admin):
+    # Committed, in a tenant of its own: the second transaction must not see the first's row.
+    with runtime.uow() as uow:
+        fresh = make_tenant_world(uow, slug=unique("asl"))
+        uow.commit()
+    with runtime.uow() as lookup:
+        first, second = actor_in(lookup, fresh, "buyer"), actor_in(lookup, fresh, "tenant_admin")
+    entry = {"supplier_id": fresh.suppliers[0].id, "item_id": fresh.items[0].id}
+    outcome = []
+
+    def meanwhile():
+        try:
+            with runtime.uow(tenant_id=fresh.tenant_id, actor=second) as uow:
+                suppliers.set_approval(uow, second, **entry, status="conditional", reason="Open audit findings")
+                uow.commit()
+            outcome.append("created")
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=meanwhile)
+    with runtime.uow(tenant_id=fresh.tenant_id, actor=first) as uow:
+        suppliers.set_approval(uow, first, **entry, status="approved", reason="Audit passed")
+        thread.start()  # finds no entry (not committed yet), inserts one and waits on the unique index
+        assert waiting_for_a_lock(admin)
+        uow.commit()
+    thread.join(30)
+    assert not thread.is_alive()
+    [refused] = outcome
+    assert isinstance(refused, ApprovalChanged)
+    with runtime.uow(tenant_id=fresh.tenant_id) as uow:
+        found = [(e.status, e.reason) for e in uow.session.scalars(sa.select(ApprovedSource))]
+        changes = [(c.from_status, c.to_status) for c in uow.session.scalars(sa.select(ApprovedSourceChange))]
+    assert found == [("approved", "Audit passed")] and changes == [(None, "approved")]
 
 
 def test_only_the_tenants_suppliers_and_only_with_the_permission(tx, world, other_world, who):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+import sqlalchemy as sa
 from biip.checksums import gs1_standard_check_digit
 
 from auth import service as auth_service
@@ -15,6 +16,7 @@ from erp.items.models import Item
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from kernel.uow import Actor
 from tenants import service as tenants
+from tenants.models import Site
 from tenants.service import actor_for, memberships_of
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -114,3 +116,8 @@ def actor_in(uow, world: TenantWorld, who: str) -> Actor:
     uow.switch_tenant(None, actor=Actor(user_id=user.id, name=user.email))
     membership = next(m for m in memberships_of(uow, user_id=user.id) if m.tenant_id == world.tenant_id)
     return actor_for(user, membership)
+
+
+def site_of(uow, supplier) -> uuid.UUID:
+    """The id of the site a world's supplier (an Organisation) was made with."""
+    return uow.scalar(sa.select(Site.id).where(Site.supplier_id == supplier.id))

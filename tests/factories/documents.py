@@ -47,10 +47,12 @@ def make_certificate(
     item_ids=(),
     number: str | None = None,
     supersedes: Certificate | None = None,
+    responsible_user_id=None,
 ) -> Certificate:
     """A certificate of `supplier` (an Organisation) in `status`: approved, rejected and
     superseded ones carry a review time, as the check constraint wants. expires_on
-    defaults to a year from today; None means it never expires."""
+    defaults to a year from today; None means it never expires. responsible_user_id: the
+    quality engineer its expiry notices go to (documents.expiry)."""
     if expires_on is _DEFAULT:
         expires_on = utcnow().date() + timedelta(days=365)
     if valid_from is None:
@@ -78,6 +80,7 @@ def make_certificate(
         expires_on=expires_on,
         status=status,
         reviewed_at=datetime(2026, 1, 5, tzinfo=UTC) if status != "pending_review" else None,
+        responsible_user_id=responsible_user_id,
     )
     uow.add(certificate)
     uow.flush()

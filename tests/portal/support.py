@@ -61,5 +61,12 @@ def login(client, user_or_email, password: str = PASSWORD, *, next_url: str | No
     return client.post(url, data={"email": email, "password": password, "csrf_token": token})
 
 
+def signed_in(app, user):
+    """A test client of `app` signed in as `user` (the sign-in must succeed)."""
+    client = app.test_client()
+    assert login(client, user).status_code in (302, 303)
+    return client
+
+
 def text_of(response) -> str:
     return response.get_data(as_text=True)

@@ -31,7 +31,7 @@ from tenants import service as tenants
 from tests.documents.certificate_support import approve, make_type, pdf_bytes, people, upload
 from tests.erp.po_support import issued_order
 from tests.factories import PASSWORD
-from tests.portal.support import login, text_of, token_in
+from tests.portal.support import signed_in, text_of, token_in
 
 CATALOG = Path(__file__).resolve().parents[2] / "portal" / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 LIMIT_MB = 1
@@ -66,12 +66,6 @@ def iso(tx, world, who):
         compliance.add_requirement(uow, who["buyer"], certificate_type_id=kind.id, scope="all")
         uow.commit()
         return kind
-
-
-def signed_in(app, user):
-    client = app.test_client()
-    assert login(client, user).status_code in (302, 303)
-    return client
 
 
 def site_of(tx, world, n: int) -> SimpleNamespace:

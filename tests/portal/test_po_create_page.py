@@ -17,7 +17,7 @@ from kernel.clock import utcnow
 from tenants import service as tenants
 from tests.erp.po_support import actors, soon
 from tests.factories import make_item
-from tests.portal.support import login, text_of, token_in
+from tests.portal.support import signed_in, text_of, token_in
 
 NEW = "/buyer/purchase-orders/new"
 
@@ -25,12 +25,6 @@ NEW = "/buyer/purchase-orders/new"
 @pytest.fixture
 def who(tx, world):
     return actors(tx, world)
-
-
-def signed_in(app, user):
-    client = app.test_client()
-    assert login(client, user).status_code in (302, 303)
-    return client
 
 
 def own_site(tx, world):

@@ -17,15 +17,9 @@ from auth.models import SecurityEvent
 from portal.purchasing import lists
 from tenants import service as tenants
 from tests.factories import make_item, make_purchase_order
-from tests.portal.support import login, text_of, token_in
+from tests.portal.support import signed_in, text_of, token_in
 
 BOM = b"\xef\xbb\xbf"
-
-
-def signed_in(app, user):
-    client = app.test_client()
-    assert login(client, user).status_code in (302, 303)
-    return client
 
 
 @pytest.fixture

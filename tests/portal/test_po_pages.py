@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from auth.models import SecurityEvent
 from erp.purchasing import confirmation as po
 from tests.erp.po_support import actors, issued_order, snapshot, soon
-from tests.portal.support import login, text_of, token_in
+from tests.portal.support import login, signed_in, text_of, token_in
 
 VERSION = re.compile(r'name="version" value="(\d+)"')
 REVISION = re.compile(r'name="revision" value="(\d+)"')
@@ -22,12 +22,6 @@ REVISION = re.compile(r'name="revision" value="(\d+)"')
 @pytest.fixture
 def who(tx, world):
     return actors(tx, world)
-
-
-def signed_in(app, user):
-    client = app.test_client()
-    assert login(client, user).status_code in (302, 303)
-    return client
 
 
 def page_of(client, po_id):

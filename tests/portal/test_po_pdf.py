@@ -16,7 +16,7 @@ from kernel.uow import Actor
 from tenants import service as tenants
 from tests.erp.po_support import actors, soon
 from tests.factories import make_item, make_user
-from tests.portal.support import login, text_of, token_in
+from tests.portal.support import signed_in, text_of, token_in
 
 ITEM_NAME, ITEM_NAME_ZH = "Sterile syringe 5 ml", "无菌注射器 5 毫升"
 
@@ -47,12 +47,6 @@ def an_order(tx, world, who, item, *, count: int = 2, supplier: int = 0, issue: 
             po.issue_purchase_order(uow, who["buyer"], po_id=order.id, version=order.version)
         uow.commit()
         return order.id, order.number, order.revision
-
-
-def signed_in(app, user):
-    client = app.test_client()
-    assert login(client, user).status_code in (302, 303)
-    return client
 
 
 def in_chinese(client, po_id):

@@ -82,6 +82,14 @@ def test_another_suppliers_order_is_not_found(client, tx, world, who):
     assert response.status_code == 404 and response.json["type"] == "urn:traceport:problem:purchase-order-not-found"
 
 
+def test_a_draft_is_not_its_suppliers_to_see_on_any_endpoint(client, tx, world, who):
+    draft = issued_order(tx, world, who, count=1, issue=False)
+    login(client, world.users["supplier1"])
+    for path in ("", "/detail", "/messages", "/revisions"):
+        assert client.get(f"/api/v1/purchase-orders/{draft}{path}").status_code == 404, path
+    assert str(draft) not in client.get("/api/v1/purchase-orders").get_data(as_text=True)
+
+
 def test_bad_answers_are_field_errors(client, tx, world, who):
     order = issued_order(tx, world, who, count=1)
     login(client, world.users["supplier1"])
