@@ -260,6 +260,16 @@ class MessageIn(BaseModel):
     body: str = Field(max_length=5000, examples=["Can you ship line 10 a week early?"])
 
 
+class MessageFileOut(BaseModel):
+    """A file on a message; GET /purchase-orders/{po_id}/attachments/{id} downloads it."""
+
+    id: uuid.UUID = Field(description="The attachment's id")
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)  # straight from the PoMessage row
 
@@ -268,6 +278,16 @@ class MessageOut(BaseModel):
     author_name: str
     body: str
     created_at: datetime
+    files: list[MessageFileOut] = []
+
+    @classmethod
+    def of(cls, entry) -> MessageOut:
+        """From a messages.ThreadMessage: the message with its files."""
+        files = [
+            MessageFileOut(id=attachment_id, filename=f.filename, content_type=f.content_type, size=f.size, sha256=f.sha256)
+            for attachment_id, f in entry.files
+        ]
+        return cls.model_validate(entry.message).model_copy(update={"files": files})
 
 
 class MessageList(BaseModel):

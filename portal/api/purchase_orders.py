@@ -26,6 +26,7 @@ from portal.api.openapi import operation
 from portal.api.parsing import json_body
 from portal.api.views import _principal, blueprint
 from portal.shell import api_identity, permission_required, request_uow
+from portal.shell.files import download
 
 STALE = "A changed order (another `version` or `revision` than the one sent) is refused with 409."
 
@@ -136,8 +137,22 @@ def purchase_order_messages(po_id):
     identity = api_identity()
     uow = request_uow()
     visible_order(uow, identity.actor, po_id)  # 404 for an order the caller may not see
-    found = messages.list_messages(uow, identity.actor, po_id=po_id)
-    return jsonify(MessageList(items=[MessageOut.model_validate(m) for m in found]).model_dump(mode="json"))
+    found = messages.thread(uow, identity.actor, po_id=po_id)
+    return jsonify(MessageList(items=[MessageOut.of(m) for m in found]).model_dump(mode="json"))
+
+
+@blueprint.get("/purchase-orders/<uuid:po_id>/attachments/<uuid:attachment_id>")
+@operation(
+    summary="Download a file attached to one of the order's messages",
+    tags=("purchasing",),
+    description="The file as stored, verified against its SHA-256 first; the download is recorded.",
+    responses={200: None, 401: None, 403: None, 404: None},
+)
+@permission_required("po.view")
+def purchase_order_attachment(po_id, attachment_id):
+    identity = api_identity()
+    file_id = messages.attachment_file(request_uow(), identity.actor, po_id=po_id, attachment_id=attachment_id)
+    return download(file_id, as_attachment=True, actor=identity.actor)
 
 
 @blueprint.post("/purchase-orders/<uuid:po_id>/messages")

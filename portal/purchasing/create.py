@@ -18,9 +18,11 @@ from portal.shell.i18n import error_text, field_errors
 from tenants import service as tenants
 
 MAX_ROWS = 10
-LINE_FIELDS = ("item_id", "quantity", "unit_price", "requested_date", "ship_to_site_id")
+LINE_FIELDS = ("item_id", "quantity", "unit_price", "requested_date", "ship_to_site_id", "schedule")
 DEFAULT_CURRENCY = "EUR"
 CHOOSE_FILE = N_("Choose a CSV file to import.")
+SCHEDULE_ROW = N_("Delivery %(n)d: write a date and a quantity, e.g. 2026-12-15 40.")
+SCHEDULE_ENTRY = N_("Delivery %(n)d: %(problem)s")
 
 
 @blueprint.get("/buyer/purchase-orders/new")
@@ -50,6 +52,10 @@ def create_purchase_order():
         }
         if row["ship_to_site_id"]:
             line["ship_to_site_id"] = uuid_or_none(row["ship_to_site_id"]) or row["ship_to_site_id"]
+        if row["schedule"]:
+            line["schedule"], bad_row = _schedule_rows(row["schedule"])
+            if bad_row is not None:
+                return _form(values, {f"line-{n}-schedule": gettext(SCHEDULE_ROW, n=bad_row)}, status=422)
         lines.append(line)
         slots.append(n)
     uow = request_uow()
@@ -90,6 +96,20 @@ def import_purchase_orders():
     return redirect(url_for("purchasing.purchase_orders"), code=303)
 
 
+def _schedule_rows(text: str) -> tuple[list[dict], int | None]:
+    """A line's delivery schedule as typed, one delivery per row ("2026-12-15 40"; a
+    comma, semicolon or tab also separates): [{date, quantity}], and the number of the
+    first row that is not a date and a quantity (None when all are). The service checks
+    the dates and quantities themselves."""
+    rows = []
+    for n, raw in enumerate((r for r in text.splitlines() if r.strip()), start=1):
+        parts = raw.replace(",", " ").replace(";", " ").split()
+        if len(parts) != 2:
+            return [], n
+        rows.append({"date": parts[0], "quantity": parts[1]})
+    return rows, None
+
+
 def _errors(error: ValidationFailed, slots: list[int]) -> dict[str, str]:
     """The service's errors ("lines.2.quantity": the third non-empty row) keyed by the
     form's field names ("line-5-quantity"); what belongs to no field goes to "form"."""
@@ -101,6 +121,8 @@ def _errors(error: ValidationFailed, slots: list[int]) -> dict[str, str]:
         elif parts[0] == "lines" and len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(slots):
             n, field = slots[int(parts[1])], parts[2]
             name = f"line-{n}-{field}" if field in LINE_FIELDS else f"line-{n}-item_id"
+            if field == "schedule" and len(parts) >= 4 and parts[3].isdigit():
+                message = gettext(SCHEDULE_ENTRY, n=int(parts[3]) + 1, problem=message)
             found.setdefault(name, message)
         else:
             found.setdefault("form", message)

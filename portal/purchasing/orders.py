@@ -17,8 +17,10 @@ from datetime import date
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from documents.certificates import STATE_LABELS
+from documents.vault import TOO_LARGE
 from erp.items import service as items_service
 from erp.purchasing import changes, confirmation, gate, messages, reminders
 from erp.purchasing.errors import PurchaseOrderNotFound, ResponseNotFound
@@ -26,9 +28,12 @@ from kernel.clock import utcnow
 from kernel.errors import N_, DomainError, ValidationFailed
 from portal.purchasing.views import blueprint
 from portal.shell import notify, permission_required, request_uow
+from portal.shell.errors import error_page
+from portal.shell.files import download, vault
 from portal.shell.forms import PlainForm
 from portal.shell.i18n import day, error_text, field_errors, localized
 from portal.shell.identity import can
+from portal.shell.uploads import allow_larger_body
 
 SPLIT_ROWS = 3  # schedule rows offered for a proposed split
 FIELDS = ("reason_code", "quantity", "unit_price", "promised_date", "comment")
@@ -77,23 +82,50 @@ def purchase_order(po_id: uuid.UUID):
     return _page(po_id)
 
 
+# A message may carry MAX_FILES files of the vault's size each; the vault checks each
+# file's own limit while it reads.
+allow_larger_body(blueprint, "purchasing.post_message", lambda: vault().max_upload_bytes * messages.MAX_FILES)
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    message = gettext(TOO_LARGE, megabytes=vault().max_upload_bytes // (1024 * 1024))
+    po_id = (request.view_args or {}).get("po_id")
+    if request.endpoint == "purchasing.post_message" and po_id is not None:
+        return _page(po_id, message_error=message, status=413)
+    return error_page(413, message)
+
+
 @blueprint.post("/purchase-orders/<uuid:po_id>/messages")
 @permission_required("po.manage", "po.confirm")
 def post_message(po_id: uuid.UUID):
     if not PlainForm().validate_on_submit():
         abort(400)
     text = request.form.get("body", "")
+    files = [(f.stream, f.filename) for f in request.files.getlist("files") if f.filename]
     try:
-        messages.post_message(request_uow(), current_user.actor, po_id=po_id, body=text, author_name=current_user.full_name)
-    except ValidationFailed as error:
-        return _page(
-            po_id,
-            message_error=error_text(error) if not error.errors else next(iter(field_errors(error).values())),
-            message_text=text,
-            status=error.status,
+        messages.post_message(
+            request_uow(), current_user.actor, po_id=po_id, body=text, author_name=current_user.full_name,
+            files=files, vault=vault(),
         )
+    except ValidationFailed as error:
+        return _page(po_id, message_error=_message_problem(error), message_text=text, status=error.status)
     notify(N_("Your message is sent."))
     return redirect(url_for("purchasing.purchase_order", po_id=po_id, _anchor="thread-title"), code=303)
+
+
+def _message_problem(error: ValidationFailed) -> str:
+    """The message form's one error line; a refused file is named."""
+    text = next(iter(field_errors(error).values())) if error.errors else error_text(error)
+    filename = error.params.get("filename")
+    return f"{filename}: {text}" if filename else text
+
+
+@blueprint.get("/purchase-orders/<uuid:po_id>/attachments/<uuid:attachment_id>")
+@permission_required("po.view")
+def message_attachment(po_id: uuid.UUID, attachment_id: uuid.UUID):
+    file_id = messages.attachment_file(request_uow(), current_user.actor, po_id=po_id, attachment_id=attachment_id)
+    return download(file_id, as_attachment=True)
 
 
 @blueprint.post("/purchase-orders/<uuid:po_id>/issue")
@@ -282,7 +314,9 @@ def _page(
         order=order,
         overdue=reminders.is_overdue(order.status, order.issued_at, reminders.reminder_days(uow)),
         revisions=changes.list_revisions(uow, po_id=order.id),
-        thread=messages.list_messages(uow, current_user.actor, po_id=order.id),
+        thread=messages.thread(uow, current_user.actor, po_id=order.id),
+        max_files=messages.MAX_FILES,
+        max_megabytes=vault().max_upload_bytes // (1024 * 1024),
         can_write=can("po.confirm") if is_supplier else can("po.manage"),
         can_change=not is_supplier and can("po.manage") and order.status in changes.CHANGEABLE,
         change_form=change_form or {},

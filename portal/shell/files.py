@@ -72,10 +72,11 @@ def send_stored_file(opened: OpenedFile, *, as_attachment: bool) -> Response:
     return response
 
 
-def download(file_id: uuid.UUID, *, as_attachment: bool = True) -> Response:
-    """Open, verify, record and stream a stored file for the signed-in user."""
+def download(file_id: uuid.UUID, *, as_attachment: bool = True, actor=None) -> Response:
+    """Open, verify, record and stream a stored file for `actor` (the signed-in user's by
+    default; an API client's from the API)."""
     uow = request_uow()
-    actor = current_user.actor
+    actor = actor or current_user.actor
     try:
         opened = open_file(uow, actor, vault=vault(), file_id=file_id)
     except FileTampered:

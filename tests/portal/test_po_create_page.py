@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
+from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderSchedule
 from erp.suppliers import service as suppliers
 from kernel.clock import utcnow
 from tenants import service as tenants
@@ -191,3 +191,50 @@ def test_a_csv_file_makes_drafts_or_lists_its_bad_rows(app, tx, world):
     assert done.status_code == 303 and done.headers["Location"].endswith("/buyer/purchase-orders")
     assert "2 purchase order(s) were created as drafts from the file." in text_of(buyer.get("/buyer/purchase-orders"))
     assert counts(tx, world) == (before[0] + 2, before[1] + 2)
+
+
+def schedules(tx, world, po_id) -> list[tuple[int, object, object]]:
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        rows = uow.session.execute(
+            sa.select(PurchaseOrderLine.line_no, PurchaseOrderSchedule.delivery_date, PurchaseOrderSchedule.quantity)
+            .join(PurchaseOrderSchedule, PurchaseOrderSchedule.purchase_order_line_id == PurchaseOrderLine.id)
+            .where(PurchaseOrderLine.purchase_order_id == uuid.UUID(po_id))
+            .order_by(PurchaseOrderLine.line_no, PurchaseOrderSchedule.delivery_date)
+        )
+        return [tuple(r) for r in rows]
+
+
+def line_of(world, **fields) -> dict:
+    return {"item_id": world.items[0].id, "quantity": "100", "unit_price": "2.50", "requested_date": soon(30)} | fields
+
+
+def test_a_line_delivered_in_parts_keeps_its_schedule(app, tx, world):
+    buyer = signed_in(app, world.users["buyer"])
+    typed = f"{soon(30).isoformat()} 60\n\n{soon(60).isoformat()}, 40\n"
+    rows = {0: line_of(world, schedule=typed)}
+    done = buyer.post(NEW, data=form(buyer, world, rows))
+    assert done.status_code == 303, text_of(done)
+    po_id = done.headers["Location"].rstrip("/").split("/")[-1]
+    assert schedules(tx, world, po_id) == [(10, soon(30), 60), (10, soon(60), 40)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("2027-01-10", "Delivery 1: write a date and a quantity, e.g. 2026-12-15 40."),
+        ("{d30} 60\n{d60} 30", "The quantities of the schedule must add up to the quantity of the line."),
+        ("{d30} 60\n2027-13-40 40", "Delivery 2: "),
+        ("{d30} 60\n{d60} lots", "Delivery 2: "),
+    ],
+)
+def test_a_bad_schedule_is_shown_beside_it_and_nothing_is_written(app, tx, world, typed, message):
+    buyer = signed_in(app, world.users["buyer"])
+    before = counts(tx, world)
+    typed = typed.format(d30=soon(30).isoformat(), d60=soon(60).isoformat())
+    rows = {2: line_of(world, schedule=typed)}
+    refused = buyer.post(NEW, data=form(buyer, world, rows))
+    assert refused.status_code == 422
+    html = text_of(refused)
+    assert f'id="line-2-schedule-error">{message}' in html
+    assert typed.split("\n")[0] in html  # what was typed is kept
+    assert counts(tx, world) == before

@@ -251,7 +251,7 @@ def test_the_thread_on_the_page_both_sides_and_bad_input(app, client, tx, world)
     page = client.get(path)
     assert "No messages yet." in text_of(page)
     empty = client.post(f"{path}/messages", data={"csrf_token": token_in(page.data), "body": "   "})
-    assert empty.status_code == 422 and "Write a message." in text_of(empty)
+    assert empty.status_code == 422 and "Write a message or attach a file." in text_of(empty)
     sent = client.post(f"{path}/messages", data={"csrf_token": token_in(page.data), "body": "Can line 10 come early?"})
     assert sent.status_code == 303
     supplier = app.test_client()
