@@ -35,9 +35,10 @@ browser:
 
 # Pango, which weasyprint lays out the printed purchase orders with, and the Chinese font
 # their print stylesheet names ("Noto Sans CJK SC"), so that zh-CN PDFs show characters,
-# not boxes. The check is the real thing: the font is found and weasyprint imports.
+# not boxes; poppler's pdftoppm, with which the label tests read barcodes off a rendered page.
+# The check is the real thing: the font and pdftoppm are found and weasyprint imports.
 pdf: install
-	@fc-list 'Noto Sans CJK SC' 2>/dev/null | grep -q . && $(BIN)/python -c 'import weasyprint' >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null; }
+	@fc-list 'Noto Sans CJK SC' 2>/dev/null | grep -q . && command -v pdftoppm >/dev/null 2>&1 && $(BIN)/python -c 'import weasyprint' >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils >/dev/null; }
 
 # Debian's Node.js and npm, and the pinned OpenID Connect provider (tests/oidc/package-lock.json)
 # that the SSO tests start on localhost. npm installs again only when the lock file is newer

@@ -3,8 +3,10 @@
 import audit.models
 import auth.models
 import documents.models
+import erp.inventory.models
 import erp.items.models
 import erp.purchasing.models
+import erp.shipping.models
 import erp.suppliers.models
 import kernel.idempotency
 import kernel.outbox

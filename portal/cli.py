@@ -393,5 +393,31 @@ def _deliver_outbox(runtime, tenant_ids) -> tuple[int, int]:
     return sent, left
 
 
+# --- GS1 and HIBCC codes ----------------------------------------------------------------
+
+
+@main.group()
+def gs1() -> None:
+    """GS1 and HIBCC codes (no database needed)."""
+
+
+@gs1.command("parse")
+@click.argument("text")
+def gs1_parse(text: str) -> None:
+    """Read a code as scanned (]d2…, GS as <GS>), printed ((01)…), a Digital Link URI or an
+    HIBC code, and print its data as JSON; a code that breaks a rule exits 2, saying why."""
+    import json
+
+    from erp.gs1.errors import Gs1Invalid
+    from erp.gs1.parse import parse_code
+
+    try:
+        parsed = parse_code(text)
+    except Gs1Invalid as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(json.dumps(parsed.rendered(), indent=2, ensure_ascii=False))
+
+
 if __name__ == "__main__":
     main()

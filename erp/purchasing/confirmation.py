@@ -18,7 +18,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -27,6 +27,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from audit import service as audit
 from auth.models import User
 from auth.permissions import require
+from erp.fields import PAST_DATE, a_date
+from erp.fields import QUANTITY as QUANTITY
+from erp.fields import QUANTITY_DECIMALS as QUANTITY_DECIMALS
+from erp.fields import as_uuid as _as_uuid
+from erp.fields import decimals as _decimals
+from erp.fields import given as _given
+from erp.fields import number as _number
+from erp.fields import quantity as _quantity
 from erp.items.models import Item
 from erp.purchasing import gate
 from erp.purchasing.access import visible_order
@@ -53,11 +61,8 @@ from kernel.errors import N_, REQUIRED, TOO_LONG, ValidationFailed
 from kernel.mail import queue_mail
 from tenants import service as tenants
 
-# Units counted in whole numbers; every other unit takes up to MAX_DECIMALS decimals.
-INTEGER_UNITS = ("EA", "BOX", "PK", "SET", "ROLL")
-MAX_DECIMALS = 3
+# Quantities are checked by erp.fields (units, decimals).
 PRICE_DECIMALS = 6  # numeric(18, 6)
-MAX_QUANTITY = Decimal(10) ** 14  # numeric(18, 4)
 MAX_PRICE = Decimal(10) ** 12  # numeric(18, 6)
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_COMMENT = 2000
@@ -74,12 +79,7 @@ DEFAULT_REASON_CODES = (
     ("other", "Other", "其他"),
 )
 
-QUANTITY = N_("Enter a quantity above zero.")
-WHOLE_QUANTITY = N_("This unit is counted in whole numbers.")
-QUANTITY_DECIMALS = N_("Use at most three decimals for this unit.")
 PRICE = N_("Enter a price of zero or more, with at most six decimals.")
-DATE = N_("Enter a date.")
-PAST_DATE = N_("This date is in the past.")
 WRONG_CURRENCY = N_("Prices must be in the currency of the order.")
 CURRENCY_CODE = N_("Enter a three-letter currency code, such as EUR.")
 NO_SUPPLIER = N_("Choose one of your suppliers.")
@@ -621,50 +621,6 @@ def _replace_schedule(uow, line: PurchaseOrderLine, schedule: list[tuple[Decimal
         )
 
 
-def _given(value) -> bool:
-    return value is not None and value != "" and value != []
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _number(value) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value).strip()) if isinstance(value, str | float) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
-def _decimals(number: Decimal) -> int:
-    return max(0, -number.normalize().as_tuple().exponent)
-
-
-def _quantity(value, uom: str | None, errors: dict, field: str) -> Decimal | None:
-    if not _given(value):
-        errors[field] = REQUIRED
-        return None
-    number = _number(value)
-    if number is None or number <= 0 or number >= MAX_QUANTITY:
-        errors[field] = QUANTITY
-        return None
-    if uom in INTEGER_UNITS and _decimals(number) > 0:
-        errors[field] = WHOLE_QUANTITY
-        return None
-    if _decimals(number) > MAX_DECIMALS:
-        errors[field] = QUANTITY_DECIMALS
-        return None
-    return number
-
-
 def _price(value, errors: dict, field: str) -> Decimal | None:
     if not _given(value):
         errors[field] = REQUIRED
@@ -674,24 +630,6 @@ def _price(value, errors: dict, field: str) -> Decimal | None:
         errors[field] = PRICE
         return None
     return number
-
-
-def _date(value, errors: dict, field: str, *, today: date) -> date | None:
-    if not _given(value):
-        errors[field] = REQUIRED
-        return None
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value.strip())
-        except ValueError:
-            value = None
-    if not isinstance(value, date):
-        errors[field] = DATE
-        return None
-    if value < today:
-        errors[field] = PAST_DATE
-        return None
-    return value
 
 
 def _schedule(entries, total: Decimal | None, uom: str | None, errors: dict, field: str, *, today: date):
@@ -713,3 +651,7 @@ def _schedule(entries, total: Decimal | None, uom: str | None, errors: dict, fie
         errors[field] = SCHEDULE_SUM
         return None
     return checked
+
+
+def _date(value, errors: dict, field: str, *, today: date) -> date | None:
+    return a_date(value, errors, field, not_before=today)

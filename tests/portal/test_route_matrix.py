@@ -106,6 +106,7 @@ DECLARED = {
     "api.decide_on_response": ({"po.manage"}, None),
     "api.issue_purchase_order": ({"po.manage"}, None),
     "api.item": ({"items.view"}, None),
+    "api.parse_gs1": ({"items.view", "asn.view", "asn.submit", "receipt.scan"}, None),
     "api.post_purchase_order_message": ({"po.confirm", "po.manage"}, None),
     "api.purchase_order": ({"po.view"}, None),
     "api.purchase_order_detail": ({"po.view"}, None),
