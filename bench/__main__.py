@@ -1,6 +1,6 @@
 """`python -m bench [section ...]`: provision traceport_bench, run the sections (all by
 default: rls audit verify pages supplier_pos po_confirm
-expiry documents_io), print the table and write bench/results.json.
+expiry documents_io asn_save), print the table and write bench/results.json.
 
 BENCH_SCALE (default 1.0) scales every size; 0.1 is a quick run. DATABASE_URL, when
 set, is an administrator's URL of the server to use instead of the embedded one.
@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from bench import audit_cost, documents_io, expiry_scan, pages, po_confirm, rls, supplier_pos, verify
+from bench import asn_save, audit_cost, documents_io, expiry_scan, pages, po_confirm, rls, supplier_pos, verify
 from bench.common import RESULTS, log, print_table, setup
 
 SECTIONS = {
@@ -24,6 +24,7 @@ SECTIONS = {
     "po_confirm": po_confirm.run,
     "expiry": expiry_scan.run,
     "documents_io": documents_io.run,
+    "asn_save": asn_save.run,
 }
 
 

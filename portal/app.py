@@ -10,7 +10,7 @@ from flask import Flask
 from documents.vault import Vault
 from kernel.runtime import Runtime
 from kernel.settings import Settings, load_settings
-from portal import account, admin, api, auth, documents, home, items, jobs, purchasing, shell, suppliers
+from portal import account, admin, api, auth, documents, home, items, jobs, purchasing, shell, shipping, suppliers
 from portal.shell import health, throttle
 
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         account.blueprint,
         home.blueprint,
         purchasing.blueprint,
+        shipping.blueprint,
         items.blueprint,
         suppliers.blueprint,
         documents.blueprint,

@@ -38,7 +38,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import weasyprint
@@ -441,3 +441,90 @@ def labels_pdf(logistic: Sequence[LogisticLabel], units: Sequence[UnitLabel], *,
     # so no text on a label can make the server request a URL.
     document = weasyprint.HTML(string=html, base_url=str(LABEL_PDF_BASE), url_fetcher=URLFetcher(allowed_protocols=()))
     return document.write_pdf()
+
+
+# --- from a ship notice ------------------------------------------------------------------
+
+
+def elements_of(label: LogisticLabel | UnitLabel) -> list[tuple[str, str]]:
+    """Each symbol of the label as (kind, element string), top to bottom: what
+    `symbols_of` draws, without drawing it (a page lists them, a PNG is drawn on demand)."""
+    return [(s.kind, s.element) for s in _symbols(label)]
+
+
+@dataclass(frozen=True)
+class AsnLabels:
+    logistic: list[LogisticLabel]
+    units: list[UnitLabel]
+    # Packages with nothing GS1 on them to state (items without a GTIN): no label here.
+    unlabelled: list[str]
+
+
+def _gtin_of(line) -> str | None:
+    udi = (line.udi_di or "").strip()
+    return udi if re.fullmatch(r"[0-9]{8,14}", udi) else None
+
+
+def _count(quantity) -> int | None:
+    return int(quantity) if quantity == int(quantity) and 1 <= quantity <= 99_999_999 else None
+
+
+def labels_of(detail, *, ship_from: str, ship_to: str, name_of) -> AsnLabels:
+    """The labels of a ship notice (an erp.shipping.service.AsnDetail): a logistic label
+    per package, its contents the lines in it (a pallet's also those of its cases), and a
+    unit label per serial - one per line where the item is not serialised. Lines whose
+    item has no GTIN (or an HIBC UDI-DI) carry no GS1 content. `name_of(item)` names an
+    item in the label's language."""
+    asn = detail.asn
+    children: dict = {}
+    for package in detail.packages:
+        if package.parent_id is not None:
+            children.setdefault(package.parent_id, []).append(package.id)
+    by_package: dict = {}
+    for line in detail.lines:
+        by_package.setdefault(line.package_id, []).append(line)
+    logistic, unlabelled = [], []
+    for package in detail.packages:
+        lines = [*by_package.get(package.id, [])]
+        for child in children.get(package.id, []):
+            lines.extend(by_package.get(child, []))
+        contents = _contents(lines, detail.items, name_of)
+        if not contents:
+            unlabelled.append(package.sscc)
+            continue
+        orders = detail.orders
+        numbers = sorted({orders[line.purchase_order_id].number for line in lines if line.purchase_order_id in orders})
+        logistic.append(
+            LogisticLabel(
+                sscc=package.sscc, ship_from=ship_from, ship_to=ship_to, po_numbers=numbers,
+                asn_number=asn.number, contents=contents, level=package.level,
+            )
+        )
+    units = []
+    for line in detail.lines:
+        gtin = _gtin_of(line)
+        if gtin is None:
+            continue
+        name = name_of(detail.items[line.item_id])
+        base = UnitLabel(gtin=gtin, item_name=name, lot=line.lot, expiry=line.expiry_date, production_date=line.production_date)
+        serials = detail.serials.get(line.id, [])
+        if serials:
+            units.extend(replace(base, serial=serial) for serial in serials)
+        else:
+            units.append(base)
+    return AsnLabels(logistic, units, unlabelled)
+
+
+def _contents(lines, items: dict, name_of) -> list[ContentLine]:
+    """Lines of one GTIN, lot and dates as one content line, their quantities added."""
+    merged: dict[tuple, int] = {}
+    for line in lines:
+        gtin, count = _gtin_of(line), _count(line.quantity)
+        if gtin is None or count is None:
+            continue
+        key = (gtin, line.item_id, line.lot, line.expiry_date, line.production_date)
+        merged[key] = merged.get(key, 0) + count
+    return [
+        ContentLine(gtin=gtin, item_name=name_of(items[item_id]), lot=lot, expiry=expiry, production_date=made, quantity=count)
+        for (gtin, item_id, lot, expiry, made), count in merged.items()
+    ]

@@ -289,6 +289,107 @@ def list_asns(uow, actor, *, statuses: tuple[str, ...] | None = None, limit: int
     return list(uow.session.scalars(stmt.order_by(Asn.expected_arrival, Asn.number).limit(limit)))
 
 
+@dataclass
+class AsnRow:
+    """A ship notice as the lists show it: with its supplier, ship-to site, orders and size."""
+
+    asn: Asn
+    supplier_name: str
+    supplier_name_zh: str | None
+    ship_to: str
+    po_numbers: list[str]
+    packages: int
+    units: Decimal
+
+
+def asn_rows(
+    uow, actor, *, statuses: tuple[str, ...] | None = None, newest_first: bool = False, page: int = 0, limit: int = 50
+) -> tuple[list[AsnRow], bool]:
+    """A page of ASNs for a list, and whether there are more: by expected arrival (the
+    buyer's incoming shipments) or newest first (the supplier's own); row-level security
+    keeps a supplier to its own. Names, orders and counts come in a query each for the page."""
+    require_any(actor, "asn.view", "asn.submit")
+    stmt = sa.select(Asn)
+    if statuses:
+        stmt = stmt.where(Asn.status.in_(statuses))
+    order = (Asn.created_at.desc(), Asn.id.desc()) if newest_first else (Asn.expected_arrival, Asn.number)
+    found = list(uow.session.scalars(stmt.order_by(*order).offset(max(page, 0) * limit).limit(limit + 1)))
+    more, found = len(found) > limit, found[:limit]
+    ids = [a.id for a in found]
+    if not ids:
+        return [], False
+    organisations = tenants.organisations_by_id(uow, ids={a.supplier_id for a in found})
+    sites = tenants.sites_by_id(uow, ids={a.ship_to_site_id for a in found})
+    numbers: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for asn_id, number in uow.session.execute(
+        sa.select(AsnLine.asn_id, PurchaseOrder.number)
+        .join(PurchaseOrder, PurchaseOrder.id == AsnLine.purchase_order_id)
+        .where(AsnLine.asn_id.in_(ids))
+        .distinct()
+        .order_by(AsnLine.asn_id, PurchaseOrder.number)
+    ):
+        numbers[asn_id].append(number)
+    packages = dict(
+        uow.session.execute(
+            sa.select(AsnPackage.asn_id, sa.func.count()).where(AsnPackage.asn_id.in_(ids)).group_by(AsnPackage.asn_id)
+        ).all()
+    )
+    units = dict(
+        uow.session.execute(
+            sa.select(AsnLine.asn_id, sa.func.sum(AsnLine.quantity)).where(AsnLine.asn_id.in_(ids)).group_by(AsnLine.asn_id)
+        ).all()
+    )
+    rows = []
+    for asn in found:
+        supplier = organisations.get(asn.supplier_id)
+        site = sites.get(asn.ship_to_site_id)
+        rows.append(
+            AsnRow(
+                asn=asn,
+                supplier_name=supplier.name if supplier else "",
+                supplier_name_zh=supplier.name_zh if supplier else None,
+                ship_to=site.name if site else "",
+                po_numbers=numbers.get(asn.id, []),
+                packages=packages.get(asn.id, 0),
+                units=units.get(asn.id, Decimal(0)),
+            )
+        )
+    return rows, more
+
+
+@dataclass
+class OpenLine:
+    """An accepted PO line the supplier can ship against, with what is left to ship."""
+
+    po_line: PurchaseOrderLine
+    order_number: str
+    item: Item
+    open_quantity: Decimal
+
+
+def open_lines(uow, actor, *, supplier_id: uuid.UUID | None = None) -> list[OpenLine]:
+    """The supplier's accepted lines of orders still open, by order and line number: the
+    choices of an ASN form (and the lines a scanned GTIN is matched to). A line fully
+    shipped stays on the list with nothing open, so an ASN carrying it can be edited."""
+    supplier = _supplier_of(actor, supplier_id)
+    rows = uow.session.execute(
+        sa.select(PurchaseOrderLine, PurchaseOrder.number, Item)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+        .join(Item, Item.id == PurchaseOrderLine.item_id)
+        .where(
+            PurchaseOrder.supplier_id == supplier,
+            PurchaseOrderLine.status == "accepted",
+            PurchaseOrder.status.not_in(validation.FINISHED_ORDERS),
+        )
+        .order_by(PurchaseOrder.number, PurchaseOrderLine.line_no)
+    ).all()
+    shipped = _shipped(uow, [line.id for line, _, _ in rows])
+    return [
+        OpenLine(line, number, item, max(line.quantity - shipped.get(line.id, Decimal(0)), Decimal(0)))
+        for line, number, item in rows
+    ]
+
+
 def ship_everything_open(uow, actor, *, po_ids, supplier_id: uuid.UUID | None = None) -> dict:
     """The lines for "ship everything open": each accepted line of the orders with what
     is left to ship (its quantity less what live ASNs carry), no lots or serials yet."""

@@ -125,9 +125,12 @@ def error_text(error) -> str:
 
 def field_errors(error) -> dict[str, str]:
     """The field messages in the page's language; a message with %(name)s placeholders
-    takes them from the error's parameters."""
+    takes them from its field's parameters (`params_by_field`, where several fields carry
+    different values) or else the error's."""
     params = getattr(error, "params", None) or {}
-    return {
-        field: gettext(message, **params) if params and "%(" in message else gettext(message)
-        for field, message in getattr(error, "errors", {}).items()
-    }
+    by_field = getattr(error, "params_by_field", None) or {}
+    texts = {}
+    for field, message in getattr(error, "errors", {}).items():
+        values = by_field.get(field) or params
+        texts[field] = gettext(message, **values) if values and "%(" in message else gettext(message)
+    return texts
