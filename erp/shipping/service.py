@@ -27,6 +27,7 @@ from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from erp.shipping import settings, validation
 from erp.shipping.errors import AsnChanged, AsnNotFound, AsnWrongStatus, WarningsNotAcknowledged
 from erp.shipping.models import EDITABLE, LIVE, Asn, AsnLine, AsnPackage, AsnRevision, AsnSerial
+from kernel.bulk import insert_rows
 from kernel.clock import utcnow
 from kernel.errors import N_, Forbidden, ValidationFailed, checked_text
 from kernel.ids import new_id
@@ -464,8 +465,9 @@ def _clear(uow, asn_id: uuid.UUID) -> None:
 def _write_content(uow, asn: Asn, checked) -> None:
     package_ids = {sscc: new_id() for sscc, _, _ in checked.packages}
     if checked.packages:
-        uow.execute(
-            sa.insert(AsnPackage),
+        insert_rows(
+            uow,
+            AsnPackage,
             [
                 {
                     "id": package_ids[sscc], "asn_id": asn.id, "supplier_id": asn.supplier_id, "seq": n,
@@ -493,9 +495,8 @@ def _write_content(uow, asn: Asn, checked) -> None:
              "item_id": line.item.id, "serial": serial}
             for serial in line.serials
         )
-    uow.execute(sa.insert(AsnLine), line_rows)
-    if serial_rows:
-        uow.execute(sa.insert(AsnSerial), serial_rows)
+    insert_rows(uow, AsnLine, line_rows)
+    insert_rows(uow, AsnSerial, serial_rows)
 
 
 def _lots(uow, supplier_id: uuid.UUID, lines) -> dict[tuple[uuid.UUID, str], uuid.UUID]:

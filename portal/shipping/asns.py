@@ -24,7 +24,7 @@ from flask_login import current_user
 from erp import fields
 from erp.gs1.errors import Gs1Invalid
 from erp.gs1.parse import parse_code
-from erp.shipping import service
+from erp.shipping import lot_documents, service
 from erp.shipping.errors import AsnNotFound, AsnWrongStatus
 from erp.shipping.models import EDITABLE, LEVELS, STATUSES
 from kernel.clock import utcnow
@@ -527,6 +527,7 @@ def _detail_page(
     problems: list[str] | None = None,
     cancel_errors: dict | None = None,
     cancel_reason: str = "",
+    lot_errors: dict | None = None,
     status: int = 200,
 ):
     uow, actor = request_uow(), current_user.actor
@@ -565,6 +566,10 @@ def _detail_page(
         more_symbols=more_symbols,
         unlabelled=unlabelled,
         list_endpoint="shipping.supplier_asns" if current_user.is_supplier else "shipping.incoming_asns",
+        lot_files=lot_documents.documents_of(uow, lot_ids={line.lot_id for line in detail.lines if line.lot_id}),
+        lot_kinds=lot_documents.KINDS,
+        can_attach=supplier_side and asn.status != "cancelled",
+        lot_errors=lot_errors or {},
     )
     return html, status
 
