@@ -22,6 +22,10 @@ PERMISSIONS: dict[str, str] = {
     "cert.upload": N_("Upload certificates"),
     "cert.review": N_("Review certificates"),
     "receipt.scan": N_("Receive goods"),
+    "inspection.record": N_("Record incoming inspections"),
+    "lot.release": N_("Release, reject or hold lots"),
+    "stock.view": N_("View stock"),
+    "stock.move": N_("Move and consume stock"),
     "recall.run": N_("Run traces and recalls"),
     "audit.view": N_("View the audit trail"),
     "audit.export": N_("Export the audit trail"),
@@ -42,8 +46,10 @@ _BUYER_READ = {"po.view", "asn.view", "items.view", "suppliers.view"}
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "tenant_admin": BUYER_PERMISSIONS,
     "buyer": frozenset(_BUYER_READ | {"po.manage", "items.manage", "suppliers.manage", "suppliers.invite"}),
-    "quality": frozenset(_BUYER_READ | {"cert.review", "recall.run", "audit.view", "audit.export"}),
-    "warehouse": frozenset(_BUYER_READ | {"receipt.scan"}),
+    "quality": frozenset(
+        _BUYER_READ | {"cert.review", "recall.run", "audit.view", "audit.export", "inspection.record", "lot.release", "stock.view"}
+    ),
+    "warehouse": frozenset(_BUYER_READ | {"receipt.scan", "stock.view", "stock.move"}),
     "viewer": frozenset(_BUYER_READ),
     "supplier_admin": SUPPLIER_PERMISSIONS,
     "supplier_user": SUPPLIER_PERMISSIONS - {"users.manage"},

@@ -6,6 +6,7 @@ import documents.models
 import erp.inventory.models
 import erp.items.models
 import erp.purchasing.models
+import erp.receiving.models
 import erp.shipping.models
 import erp.suppliers.models
 import kernel.idempotency
