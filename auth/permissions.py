@@ -47,7 +47,8 @@ DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "tenant_admin": BUYER_PERMISSIONS,
     "buyer": frozenset(_BUYER_READ | {"po.manage", "items.manage", "suppliers.manage", "suppliers.invite"}),
     "quality": frozenset(
-        _BUYER_READ | {"cert.review", "recall.run", "audit.view", "audit.export", "inspection.record", "lot.release", "stock.view"}
+        _BUYER_READ
+        | {"cert.review", "recall.run", "audit.view", "audit.export", "inspection.record", "lot.release", "stock.view"}
     ),
     "warehouse": frozenset(_BUYER_READ | {"receipt.scan", "stock.view", "stock.move"}),
     "viewer": frozenset(_BUYER_READ),
