@@ -107,7 +107,7 @@ def _seed_demo(uow, users, vault, settings) -> None:
     tenants.create_site(
         uow, organisation=own, name="Suzhou plant", kind="manufacturing", address="88 Xinghu St, Suzhou", country="CN"
     )
-    tenants.create_site(
+    warehouse = tenants.create_site(
         uow, organisation=own, name="Central warehouse", kind="warehouse", address="12 Logistics Rd, Suzhou", country="CN"
     )
     acme = tenants.create_supplier(uow, code="ACME", name="Acme Polymers GmbH", name_zh="艾克米聚合物", country="DE")
@@ -155,6 +155,21 @@ def _seed_demo(uow, users, vault, settings) -> None:
             label_lot=True,
             label_expiry_date=True,
         ),
+        # Contract-made and serialised: its ship notice carries lot, expiry and one serial
+        # per unit, and receiving scans each unit (issue 7's demo walk).
+        Item(
+            part_number="PM-7100",
+            name="Infusion pump controller",
+            name_zh="输液泵控制器",
+            category="contract_manufactured",
+            uom="EA",
+            issuing_agency="GS1",
+            udi_di="09506000134376",
+            device_class="IIb",
+            label_lot=True,
+            label_serial=True,
+            label_expiry_date=True,
+        ),
     ]
     for item in items:
         uow.add(item)
@@ -177,6 +192,8 @@ def _seed_demo(uow, users, vault, settings) -> None:
     _purchase_order(uow, sterile, [(items[2], Decimal("20000"), Decimal("0.65"))], "CNY", 3)
     _approved_suppliers(uow, acme, sterile, sterile_site, items)
     _certificates(uow, users, vault, settings, sterile_site)
+    pumps_and_pouches = [(items[4], Decimal("10"), Decimal("480")), (items[2], Decimal("500"), Decimal("0.65"))]
+    _acknowledged_order(uow, sterile, warehouse, pumps_and_pouches)
     # A draft for the buyer to issue and Acme to confirm line by line (README, demo walk).
     today = date.today()
     confirmation.create_purchase_order(
@@ -288,6 +305,21 @@ def _seed_demo2(uow, users) -> None:
     uow.flush()
     _first_revisions(uow, [item])
     _purchase_order(uow, acme, [(item, Decimal("800"), Decimal("12.50"))], "USD", 1)
+
+
+def _acknowledged_order(uow, supplier, site, lines) -> PurchaseOrder:
+    """An order the supplier has accepted in full, shipping to `site`: ready for its ship
+    notice (the supplier scans its labels into one, README's demo walk)."""
+    po = _purchase_order(uow, supplier, lines, "CNY", 10)
+    uow.execute(
+        sa.update(PurchaseOrderLine)
+        .where(PurchaseOrderLine.purchase_order_id == po.id)
+        .values(status="accepted", ship_to_site_id=site.id)
+    )
+    po.status = "acknowledged"
+    po.acknowledged_at = datetime.now(UTC) - timedelta(days=9)
+    uow.flush()
+    return po
 
 
 def _first_revisions(uow, items) -> None:

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 
 from erp import demo
 from erp.purchasing.models import PurchaseOrder
+from erp.shipping import service as asns
+from kernel.uow import Actor
 from tenants import service as tenants
 
 
@@ -17,7 +19,7 @@ def test_the_demo_seeds_once_with_a_draft_to_issue_and_an_api_client(tx):
         tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
     with tx.uow(tenant_id=tenant_id) as uow:
         statuses = sorted(uow.session.scalars(sa.select(PurchaseOrder.status)))
-    assert statuses == ["draft", "issued", "issued", "issued"]
+    assert statuses == ["acknowledged", "draft", "issued", "issued", "issued"]
     client_id, secret = demo.api_client(tx)
     again_id, again_secret = demo.api_client(tx)
     assert client_id == again_id and secret != again_secret  # rotated at every start
@@ -72,3 +74,13 @@ def test_the_demo_has_signed_certificates_expiring_in_30_and_7_days_and_an_expir
         [site] = compliance.obligations(uow, Actor.system("test"), supplier_id=sterile.id)
         assert not site.compliant
         assert {o.type.code: o.state for o in site.obligations} == {"iso13485": "expiring", "sterilisation": "expired"}
+
+
+def test_the_demos_acknowledged_order_is_ready_for_a_ship_notice(tx):
+    demo.seed(tx)
+    with tx.uow() as uow:
+        tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
+    with tx.uow(tenant_id=tenant_id) as uow:
+        order = uow.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.status == "acknowledged"))
+        offered = asns.ship_everything_open(uow, Actor.system("test"), po_ids=[order.id], supplier_id=order.supplier_id)
+    assert [line["quantity"] for line in offered["lines"]] == ["10", "500"] and offered["ship_to_site_id"] is not None
