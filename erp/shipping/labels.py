@@ -131,9 +131,11 @@ CAPTIONS = {
 
 @dataclass(frozen=True)
 class ContentLine:
-    """Trade items of one GTIN and lot on a logistic unit."""
+    """Trade items of one GTIN and lot on a logistic unit. An item without a GTIN (a
+    raw material, a part with no GS1 identifier) has gtin None: it is listed on the
+    label as text, and the label carries the SSCC only."""
 
-    gtin: str
+    gtin: str | None
     item_name: str
     lot: str | None
     expiry: date | None
@@ -281,7 +283,7 @@ def _symbols(label: LogisticLabel | UnitLabel) -> list[Symbol]:
         return [_symbol(GS1_DATAMATRIX, _unit_ais(_checked_unit(label)))]
     label = _checked_logistic(label)
     symbols = []
-    if len(label.contents) == 1:  # homogeneous: content and count may be stated (AI 02 + 37)
+    if len(label.contents) == 1 and label.contents[0].gtin:  # homogeneous: content and count (AI 02 + 37)
         # Two symbols, each within the label's width: content, expiry and count, then
         # production date and batch/lot.
         line = label.contents[0]
@@ -349,7 +351,7 @@ def _content_line(line: ContentLine, prefix: str) -> ContentLine:
     if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 1 <= line.quantity <= 99_999_999:
         raise InvalidLabel(COUNT_RANGE, errors={f"{prefix}.quantity": COUNT_RANGE})
     return ContentLine(
-        gtin=normalise_udi_di(GS1, line.gtin, field=f"{prefix}.gtin"),
+        gtin=normalise_udi_di(GS1, line.gtin, field=f"{prefix}.gtin") if line.gtin else None,
         item_name=line.item_name,
         lot=_attribute(line.lot, f"{prefix}.lot"),
         expiry=line.expiry,
@@ -456,7 +458,7 @@ def elements_of(label: LogisticLabel | UnitLabel) -> list[tuple[str, str]]:
 class AsnLabels:
     logistic: list[LogisticLabel]
     units: list[UnitLabel]
-    # Packages with nothing GS1 on them to state (items without a GTIN): no label here.
+    # Packages with nothing countable in them (empty, or only fractional quantities).
     unlabelled: list[str]
 
 
@@ -520,7 +522,7 @@ def _contents(lines, items: dict, name_of) -> list[ContentLine]:
     merged: dict[tuple, int] = {}
     for line in lines:
         gtin, count = _gtin_of(line), _count(line.quantity)
-        if gtin is None or count is None:
+        if count is None:
             continue
         key = (gtin, line.item_id, line.lot, line.expiry_date, line.production_date)
         merged[key] = merged.get(key, 0) + count

@@ -172,6 +172,13 @@ def test_a_mixed_case_carries_only_its_sscc():
     assert_gs1(barcode, element, "]C1")
 
 
+def test_a_case_of_an_item_without_a_gtin_carries_its_sscc_and_lists_the_item_as_text():
+    label = replace(homogeneous(), contents=[replace(homogeneous().contents[0], gtin=None, item_name="Tubing set")])
+    assert [element for element, _ in symbols_of(label)] == [f"00{SSCC_1}"]
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(labels_pdf([label], [], language="en"))).pages)
+    assert "Tubing set" in text
+
+
 def test_a_unit_label_is_one_gs1_datamatrix_with_the_udi():
     ((element, png),) = symbols_of(unit())
     assert element == f"01{GTIN_1}1126081517280831" + f"10L2026-0815{GS}21SN000123456"
