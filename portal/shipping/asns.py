@@ -245,6 +245,10 @@ def _add_unit(form: AsnForm, code, product: str, choice: service.OpenLine) -> st
     row = next(
         (r for r in form.lines if r["po_line"] == po_line and r["package"] == package and r["lot"].strip() in ("", lot)),
         None,
+    ) or next(
+        # A line "ship everything open" offered (no package, lot or serials yet) is this one.
+        (r for r in form.lines if r["po_line"] == po_line and not (r["package"] or r["lot"].strip() or r["serials"].strip())),
+        None,
     )
     if code.serial and any(
         code.serial in (s.strip() for s in r["serials"].splitlines()) for r in form.lines if r["po_line"] == po_line
@@ -252,6 +256,7 @@ def _add_unit(form: AsnForm, code, product: str, choice: service.OpenLine) -> st
         return gettext(SCAN_SERIAL_TWICE, serial=code.serial)
     if row is None:
         row = _put(form.lines, {**_empty_line(), "po_line": po_line, "package": package}, _line_used)
+    row["package"] = package
     row["gtin"] = product
     if lot:
         row["lot"] = lot
