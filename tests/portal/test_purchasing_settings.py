@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from erp.purchasing import reminders
+from erp.shipping import settings as shipping
 from tests.portal.support import login, text_of, token_in
 
 PAGE = "/buyer/purchasing-settings"
@@ -40,3 +41,20 @@ def test_bad_days_are_shown_on_the_form_and_nothing_is_saved(client, tx, world, 
 def test_others_cannot_reach_it(client, world, who):
     login(client, world.users[who])
     assert client.get(PAGE).status_code == 403
+
+
+def test_a_buyer_sets_the_ship_notice_rules_and_bad_ones_are_refused(client, tx, world):
+    login(client, world.users["buyer"])
+    page = client.get(PAGE)
+    assert "Shelf life left on arrival (days)" in text_of(page)
+    token = token_in(page.data)
+    refused = client.post(PAGE, data={"csrf_token": token, "over_delivery_pct": "150", "min_shelf_life_days": "-3"})
+    assert refused.status_code == 422
+    shown = text_of(refused)
+    assert "Enter a percentage from 0 to 100." in shown and "Enter a number of days from 0 to 3650." in shown
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        assert shipping.rules(uow) == shipping.ShippingRules()
+    saved = client.post(PAGE, data={"csrf_token": token, "over_delivery_pct": "5", "min_shelf_life_days": "180"})
+    assert saved.status_code == 303
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        assert (shipping.rules(uow).over_delivery_pct, shipping.rules(uow).min_shelf_life_days) == (5, 180)
