@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from bench import asn_save, audit_cost, documents_io, expiry_scan, pages, po_confirm, rls, supplier_pos, verify
+from bench import asn_save, audit_cost, documents_io, expiry_scan, pages, po_confirm, receiving_scan, rls, supplier_pos, verify
 from bench.common import RESULTS, log, print_table, setup
 
 SECTIONS = {
@@ -25,6 +25,7 @@ SECTIONS = {
     "expiry": expiry_scan.run,
     "documents_io": documents_io.run,
     "asn_save": asn_save.run,
+    "receiving_scan": receiving_scan.run,
 }
 
 

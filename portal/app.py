@@ -10,7 +10,22 @@ from flask import Flask
 from documents.vault import Vault
 from kernel.runtime import Runtime
 from kernel.settings import Settings, load_settings
-from portal import account, admin, api, auth, documents, home, items, jobs, purchasing, shell, shipping, suppliers
+from portal import (
+    account,
+    admin,
+    api,
+    auth,
+    documents,
+    home,
+    inventory,
+    items,
+    jobs,
+    purchasing,
+    receiving,
+    shell,
+    shipping,
+    suppliers,
+)
 from portal.shell import health, throttle
 
 
@@ -36,6 +51,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         home.blueprint,
         purchasing.blueprint,
         shipping.blueprint,
+        receiving.blueprint,
+        inventory.blueprint,
         items.blueprint,
         suppliers.blueprint,
         documents.blueprint,

@@ -83,13 +83,15 @@ def test_labels_of_an_asn(tx, world):
         detail = asns.get_asn(uow, seller, asn_id=saved.asn.id)
         found = labels_of(detail, ship_from="Supplier 1", ship_to="DC Shanghai", name_of=lambda item: item.name)
         pallet, device_case, tubing_case = (p.sscc for p in detail.packages)
-        # The tubing has no GTIN: its case states nothing GS1 beyond the SSCC, so no label here.
-        assert [label.sscc for label in found.logistic] == [pallet, device_case] and found.unlabelled == [tubing_case]
-        pallet_label = found.logistic[0]
+        # The tubing has no GTIN: its case's label carries the SSCC, the tubing as text.
+        assert [label.sscc for label in found.logistic] == [pallet, device_case, tubing_case] and found.unlabelled == []
+        pallet_label, _, tubing_label = found.logistic
         assert pallet_label.level == "pallet" and pallet_label.asn_number == saved.asn.number
-        (content,) = pallet_label.contents
+        content, tubing = pallet_label.contents
         expected = (shipment.device.udi_di, 3, "L-2026-01", "Infusion pump")
         assert (content.gtin, content.quantity, content.lot, content.item_name) == expected
+        assert (tubing.gtin, tubing.quantity, tubing.lot) == (None, 50, "T-77")
+        assert elements_of(tubing_label) == [("gs1-128", f"00{tubing_case}")]
         assert [u.serial for u in found.units] == ["SN-1", "SN-2", "SN-3"]
         ((kind, element),) = elements_of(found.units[0])
         assert kind == "gs1-datamatrix" and element.startswith(f"01{shipment.device.udi_di}17")
