@@ -203,6 +203,23 @@ def cancel_asn(uow, actor, *, asn_id: uuid.UUID, version: int, reason: str) -> A
     return asn
 
 
+# Received ASNs the buyer side may close: nothing more is expected against them.
+CLOSABLE = ("partially_received", "received")
+
+
+def close_asn(uow, actor, *, asn_id: uuid.UUID, version: int) -> Asn:
+    """Close a received ASN (the last step of its lifecycle): the buyer side accepts that
+    nothing more comes against it, a short delivery included. Emits asn.closed."""
+    require(actor, "po.manage")
+    asn = _current(uow, asn_id, version)
+    if asn.status not in CLOSABLE:
+        raise AsnWrongStatus()
+    asn.status = "closed"
+    _write(uow, asn)
+    emit(uow, "asn.closed", {"asn_id": str(asn.id), "number": asn.number})
+    return asn
+
+
 # --- reading ---------------------------------------------------------------------------
 
 

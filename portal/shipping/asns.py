@@ -507,6 +507,22 @@ def cancel_asn(asn_id: uuid.UUID):
     return redirect(url_for("shipping.asn", asn_id=asn_id), code=303)
 
 
+@blueprint.post("/asns/<uuid:asn_id>/close")
+@permission_required("po.manage", side="buyer")
+def close_asn(asn_id: uuid.UUID):
+    version = _version()
+    uow = request_uow()
+    try:
+        closed = service.close_asn(uow, current_user.actor, asn_id=asn_id, version=version)
+    except AsnNotFound:
+        raise
+    except DomainError as error:
+        uow.rollback()
+        return _detail_page(asn_id, problem=error_text(error), status=error.status)
+    notify(N_("Ship notice %(number)s is closed."), number=closed.number)
+    return redirect(url_for("shipping.asn", asn_id=asn_id), code=303)
+
+
 def _version() -> int:
     """The CSRF token checked (a form of this site), and the version the form showed."""
     if not PlainForm().validate_on_submit():
@@ -561,6 +577,7 @@ def _detail_page(
         ship_from=sites.get(asn.ship_from_site_id) if asn.ship_from_site_id else None,
         can_edit=supplier_side and asn.status in EDITABLE,
         can_submit=supplier_side and asn.status == "draft",
+        can_close=not current_user.is_supplier and "po.manage" in actor.permissions and asn.status in service.CLOSABLE,
         warnings=warnings,
         blockers=blockers,
         problem=problem,

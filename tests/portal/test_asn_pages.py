@@ -344,3 +344,19 @@ def test_the_lists_are_empty_before_any_ship_notice(app, world, supplier):
     buyer = signed_in(app, world.users["buyer"])
     page = text_of(buyer.get("/asns?status=in_transit"))
     assert "Incoming shipments" in page and "No shipments on the way." in page
+
+
+def test_the_buyer_closes_a_received_ship_notice_from_its_page(tx, world, shipment, app):
+    saved = save(tx, world, shipment.who["supplier1"], asn_data(shipment))
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        uow.execute(sa.text("update asn set status = 'received' where id = :a"), {"a": saved.asn.id})
+        uow.commit()
+    buyer = signed_in(app, world.users["buyer"])
+    page = buyer.get(f"/asns/{saved.asn.id}")
+    assert "Close the ship notice" in text_of(page)
+    form = {"csrf_token": token_in(page.data), "version": version_on(text_of(page))}
+    closed = buyer.post(f"/asns/{saved.asn.id}/close", data=form)
+    assert closed.status_code == 303
+    assert status_of(tx, world, saved.asn.id) == "closed"
+    viewer = signed_in(app, world.users["viewer"])
+    assert "Close the ship notice" not in text_of(viewer.get(f"/asns/{saved.asn.id}"))

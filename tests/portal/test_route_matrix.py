@@ -197,6 +197,7 @@ DECLARED = {
     "shipping.asn_template": ({"asn.submit"}, "supplier"),
     "shipping.attach_lot_document": ({"asn.submit"}, "supplier"),
     "shipping.cancel_asn": ({"asn.submit"}, "supplier"),
+    "shipping.close_asn": ({"po.manage"}, "buyer"),
     "shipping.create_asn": ({"asn.submit"}, "supplier"),
     "shipping.edit_asn": ({"asn.submit"}, "supplier"),
     "shipping.import_asn": ({"asn.submit"}, "supplier"),

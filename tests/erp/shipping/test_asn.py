@@ -12,9 +12,9 @@ from erp.inventory.models import Lot
 from erp.purchasing.models import PurchaseOrder
 from erp.shipping import service as asns
 from erp.shipping import settings, validation
-from erp.shipping.errors import WarningsNotAcknowledged
+from erp.shipping.errors import AsnWrongStatus, WarningsNotAcknowledged
 from erp.shipping.models import Asn, AsnLine, AsnPackage, AsnSerial
-from kernel.errors import ValidationFailed
+from kernel.errors import Forbidden, ValidationFailed
 from kernel.outbox import OutboxMessage
 from tests.erp.shipping.asn_support import acknowledged_order, asn_data, save, sscc
 
@@ -176,3 +176,21 @@ def test_ship_everything_open_offers_what_is_left(tx, world):
     left = [(line["purchase_order_line_id"], line["quantity"]) for line in offered["lines"]]
     assert left == [(shipment.line_ids[1], "30")]
     assert offered["ship_to_site_id"] == shipment.site_id
+
+
+def test_the_buyer_closes_a_received_asn_and_nothing_else(tx, world):
+    shipment = acknowledged_order(tx, world)
+    supplier, buyer = shipment.who["supplier1"], shipment.who["buyer"]
+    saved = save(tx, world, supplier, asn_data(shipment))
+    with tx.uow(tenant_id=world.tenant_id, actor=buyer) as uow, pytest.raises(AsnWrongStatus):
+        asns.close_asn(uow, buyer, asn_id=saved.asn.id, version=saved.asn.version)
+    with tx.uow(tenant_id=world.tenant_id, actor=supplier) as uow, pytest.raises(Forbidden):
+        asns.close_asn(uow, supplier, asn_id=saved.asn.id, version=saved.asn.version)
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        uow.execute(sa.text("update asn set status = 'partially_received' where id = :a"), {"a": saved.asn.id})
+        version = uow.scalar(sa.select(Asn.version).where(Asn.id == saved.asn.id))
+        uow.commit()
+    with tx.uow(tenant_id=world.tenant_id, actor=buyer) as uow:
+        assert asns.close_asn(uow, buyer, asn_id=saved.asn.id, version=version).status == "closed"
+        topics = list(uow.session.scalars(sa.select(OutboxMessage.topic).where(OutboxMessage.topic == "asn.closed")))
+        assert topics == ["asn.closed"]
