@@ -36,6 +36,8 @@ class Asn(TenantOwned, Timestamps, Base):
         tenant_fk(["ship_from_site_id"], "site"),
         sa.Index("ix_asn_expected", "tenant_id", "expected_arrival", "id"),
         sa.Index("ix_asn_supplier_created", "tenant_id", "supplier_id", "created_at", "id"),
+        # For app.asn_exists (an id probed across tenants); ids are UUIDv7.
+        sa.Index("ix_asn_id", "id", unique=True),
         sa.CheckConstraint(within("status", STATUSES), name="status"),
         sa.CheckConstraint("expected_arrival >= ship_date", name="arrival_after_shipping"),
     )

@@ -253,6 +253,12 @@ def get_asn(uow, actor, *, asn_id: uuid.UUID) -> AsnDetail:
     return AsnDetail(asn, packages, lines, dict(serials), orders, po_lines, items, revisions)
 
 
+def asn_exists_elsewhere(uow, *, asn_id: uuid.UUID) -> bool:
+    """After a "not found": whether the id is an ASN of another tenant or supplier (for
+    the security log; the caller answers 404 either way)."""
+    return bool(uow.scalar(sa.text("SELECT app.asn_exists(:a)"), {"a": asn_id}))
+
+
 def data_of(detail: AsnDetail) -> dict:
     """The ASN as input for save_asn (the shape erp.shipping.validation describes)."""
     asn = detail.asn

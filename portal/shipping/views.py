@@ -12,8 +12,19 @@ from flask_login import current_user
 from erp.shipping import service
 from erp.shipping.errors import AsnNotFound
 from kernel.errors import N_
+from portal.shell import security_log
 
 blueprint = Blueprint("shipping", __name__, template_folder="templates")
+# App-wide (pages and API alike): an ASN id of another tenant or supplier in a URL is
+# answered "not found" like any unknown id, and noted as a security event.
+blueprint.record_once(
+    lambda state: security_log.probe_on_not_found(
+        state.app,
+        AsnNotFound,
+        view_arg="asn_id",
+        exists_elsewhere=lambda uow, asn_id: service.asn_exists_elsewhere(uow, asn_id=asn_id),
+    )
+)
 
 STATUS_LABELS = {
     "draft": N_("Draft"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 import zxingcpp
 from PIL import Image
 
+from auth.models import SecurityEvent
 from erp.shipping import service as asns
 from erp.shipping import settings
 from erp.shipping.models import Asn, AsnLine, AsnPackage, AsnSerial
@@ -360,3 +362,21 @@ def test_the_buyer_closes_a_received_ship_notice_from_its_page(tx, world, shipme
     assert status_of(tx, world, saved.asn.id) == "closed"
     viewer = signed_in(app, world.users["viewer"])
     assert "Close the ship notice" not in text_of(viewer.get(f"/asns/{saved.asn.id}"))
+
+
+def test_another_supplier_probing_an_asn_is_noted_and_an_unknown_id_is_not(tx, world, shipment, app):
+    saved = save(tx, world, shipment.who["supplier1"], asn_data(shipment))
+    other = signed_in(app, world.users["supplier2"])
+    assert other.get(f"/asns/{saved.asn.id}").status_code == 404
+    assert other.get(f"/api/v1/asns/{saved.asn.id}").status_code == 404
+    assert other.get(f"/asns/{uuid.uuid4()}").status_code == 404
+
+    def probes():
+        with tx.uow(tenant_id=world.tenant_id) as uow:
+            return uow.session.scalars(
+                sa.select(SecurityEvent.detail).where(
+                    SecurityEvent.user_id == world.users["supplier2"].id, SecurityEvent.kind == "isolation_denied"
+                )
+            ).all()
+
+    assert [d.get("value") for d in probes()] == [str(saved.asn.id), str(saved.asn.id)]
