@@ -202,7 +202,7 @@ def current_revisions(uow, *, item_ids: Iterable[uuid.UUID], on: date) -> dict[u
     stmt = (
         sa.select(ItemRevision)
         .where(ItemRevision.item_id == sa.any_(wanted), ItemRevision.effective_from <= on)
-        .distinct(ItemRevision.item_id)
+        .ext(postgresql.distinct_on(ItemRevision.item_id))
         .order_by(ItemRevision.item_id, ItemRevision.effective_from.desc())
     )
     return {row.item_id: row for row in uow.session.scalars(stmt)}
