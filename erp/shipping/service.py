@@ -26,7 +26,7 @@ from erp.items.models import Item
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from erp.shipping import settings, validation
 from erp.shipping.errors import AsnChanged, AsnNotFound, AsnWrongStatus, WarningsNotAcknowledged
-from erp.shipping.models import EDITABLE, LIVE, Asn, AsnLine, AsnPackage, AsnRevision, AsnSerial
+from erp.shipping.models import EDITABLE, Asn, AsnLine, AsnPackage, AsnRevision, AsnSerial
 from kernel.bulk import insert_rows
 from kernel.clock import utcnow
 from kernel.errors import N_, Forbidden, ValidationFailed, checked_text
@@ -407,7 +407,7 @@ def open_lines(uow, actor, *, supplier_id: uuid.UUID | None = None) -> list[Open
         )
         .order_by(PurchaseOrder.number, PurchaseOrderLine.line_no)
     ).all()
-    shipped = _shipped(uow, [line.id for line, _, _ in rows])
+    shipped = validation.shipped_quantities(uow, [line.id for line, _, _ in rows])
     return [
         OpenLine(line, number, item, max(line.quantity - shipped.get(line.id, Decimal(0)), Decimal(0)))
         for line, number, item in rows
@@ -429,7 +429,7 @@ def ship_everything_open(uow, actor, *, po_ids, supplier_id: uuid.UUID | None = 
         )
         .order_by(PurchaseOrder.number, PurchaseOrderLine.line_no)
     ).scalars().all()
-    shipped = _shipped(uow, [r.id for r in rows])
+    shipped = validation.shipped_quantities(uow, [r.id for r in rows])
     lines = []
     for row in rows:
         left = row.quantity - shipped.get(row.id, Decimal(0))
@@ -437,19 +437,6 @@ def ship_everything_open(uow, actor, *, po_ids, supplier_id: uuid.UUID | None = 
             lines.append({"purchase_order_line_id": row.id, "quantity": fields.plain(left)})
     site = next((r.ship_to_site_id for r in rows if r.ship_to_site_id), None)
     return {"ship_to_site_id": site, "packages": [], "lines": lines}
-
-
-def _shipped(uow, po_line_ids) -> dict[uuid.UUID, Decimal]:
-    if not po_line_ids:
-        return {}
-    return dict(
-        uow.session.execute(
-            sa.select(AsnLine.purchase_order_line_id, sa.func.sum(AsnLine.quantity))
-            .join(Asn, Asn.id == AsnLine.asn_id)
-            .where(AsnLine.purchase_order_line_id.in_(po_line_ids), Asn.status.in_(LIVE))
-            .group_by(AsnLine.purchase_order_line_id)
-        ).all()
-    )
 
 
 # --- writing ---------------------------------------------------------------------------

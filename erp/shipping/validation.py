@@ -28,6 +28,7 @@ from biip.checksums import gs1_standard_check_digit
 from erp import fields
 from erp.inventory.models import LOT_MAX, Lot
 from erp.items.models import Item
+from erp.items.udi import CSET82
 from erp.purchasing import gate
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from erp.shipping.models import LEVELS, LIVE, SERIAL_MAX, Asn, AsnLine, AsnPackage
@@ -37,9 +38,6 @@ from erp.suppliers import service as suppliers
 from kernel.errors import N_, REQUIRED, TOO_LONG, checked_text
 from tenants import service as tenants
 
-# GS1 AI encodable character set 82 (GS1 General Specifications §7.11, figure 7.11-1):
-# the characters a lot (AI 10) or serial (AI 21) may hold.
-CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+")
 MAX_TEXT = 100
 # Orders against which nothing more ships.
 FINISHED_ORDERS = ("received", "closed", "cancelled")
@@ -273,7 +271,7 @@ def _lot(value, item: Item, errors: dict, at: str) -> str | None:
         return None
     if len(lot) > LOT_MAX:
         errors[at] = TOO_LONG
-    elif not CSET82.fullmatch(lot):
+    elif not _in_cset82(lot):
         errors[at] = LOT_FORMAT
     return lot
 
@@ -306,9 +304,14 @@ def _serials(values, item: Item, quantity, errors: dict, params: dict, at: str) 
     if quantity is not None and (quantity != int(quantity) or len(serials) != quantity):
         _fail(errors, params, at + "serials", SERIALS_NEEDED, count=fields.plain(quantity))
     for k, serial in enumerate(serials):
-        if len(serial) > SERIAL_MAX or not CSET82.fullmatch(serial):
+        if len(serial) > SERIAL_MAX or not _in_cset82(serial):
             errors.setdefault(f"{at}serials.{k}", SERIAL_FORMAT)
     return serials
+
+
+def _in_cset82(text: str) -> bool:
+    """Only characters of GS1 AI encodable character set 82 (what AI 10 and 21 may hold)."""
+    return all(c in CSET82 for c in text)
 
 
 def _serials_twice(lines: list[tuple[int, CheckedLine]], errors: dict, params: dict) -> None:
@@ -349,14 +352,7 @@ def _quantities(uow, lines, asn_id, rules: ShippingRules, errors: dict, params: 
         if line.quantity is not None:
             sending[line.po_line.id] += line.quantity
             first.setdefault(line.po_line.id, n)
-    shipped = dict(
-        uow.session.execute(
-            sa.select(AsnLine.purchase_order_line_id, sa.func.sum(AsnLine.quantity))
-            .join(Asn, Asn.id == AsnLine.asn_id)
-            .where(AsnLine.purchase_order_line_id.in_(list(sending)), Asn.status.in_(LIVE), Asn.id.is_distinct_from(asn_id))
-            .group_by(AsnLine.purchase_order_line_id)
-        ).all()
-    )
+    shipped = shipped_quantities(uow, list(sending), except_asn=asn_id)
     po_lines = {line.po_line.id: line for _, line in lines}
     for po_line_id, sent in sending.items():
         line = po_lines[po_line_id]
@@ -368,6 +364,22 @@ def _quantities(uow, lines, asn_id, rules: ShippingRules, errors: dict, params: 
                 line=line.po_line.line_no, order=line.order.number,
                 open=fields.plain(max(open_quantity, Decimal(0))), sent=fields.plain(sent),
             )
+
+
+def shipped_quantities(uow, po_line_ids, *, except_asn: uuid.UUID | None = None) -> dict[uuid.UUID, Decimal]:
+    """What the live ASNs (all but `except_asn`) carry of each PO line."""
+    if not po_line_ids:
+        return {}
+    return dict(
+        uow.session.execute(
+            sa.select(AsnLine.purchase_order_line_id, sa.func.sum(AsnLine.quantity))
+            .join(Asn, Asn.id == AsnLine.asn_id)
+            .where(
+                AsnLine.purchase_order_line_id.in_(po_line_ids), Asn.status.in_(LIVE), Asn.id.is_distinct_from(except_asn)
+            )
+            .group_by(AsnLine.purchase_order_line_id)
+        ).all()
+    )
 
 
 def _lot_dates(uow, supplier_id, lines, errors: dict, params: dict) -> None:
