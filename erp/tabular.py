@@ -148,6 +148,23 @@ def repeated_columns(header: Sequence[str]) -> list[str]:
 # --- writing ----------------------------------------------------------------------------------
 
 
+def header_problems(header: Sequence[str], *, needed: Sequence[str], known: Sequence[str], missing: str, unknown: str) -> list[RowError]:
+    """The first row's problems as RowErrors: needed columns missing, columns not `known`,
+    columns named twice. `missing` and `unknown` are the import's own messages (they
+    name what its rows are); each takes %(columns)s."""
+    problems = []
+    absent = [c for c in needed if c not in header]
+    if absent:
+        problems.append(RowError(1, "", missing, {"columns": ", ".join(absent)}))
+    strange = [c or "?" for c in header if c not in known]
+    if strange:
+        problems.append(RowError(1, "", unknown, {"columns": ", ".join(strange)}))
+    repeated = repeated_columns(header)
+    if repeated:
+        problems.append(RowError(1, "", REPEATED_COLUMNS, {"columns": ", ".join(repeated)}))
+    return problems
+
+
 def spreadsheet_text(value) -> str:
     """A cell's text: empty for None, true/false for a boolean, and text that would be a
     formula with an apostrophe before it (a spreadsheet shows it as typed)."""

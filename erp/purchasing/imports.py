@@ -21,7 +21,8 @@ from erp.items.models import Item
 from erp.purchasing import confirmation
 from erp.purchasing.models import PurchaseOrder
 from erp.suppliers.errors import SupplierDisqualified
-from erp.tabular import EXTRA_CELLS, REPEATED_COLUMNS, Row, RowError
+from erp.tabular import EXTRA_CELLS, Row, RowError
+from erp.tabular import REPEATED_COLUMNS as REPEATED_COLUMNS
 from kernel.errors import N_, ValidationFailed
 from tenants import service as tenants
 
@@ -71,16 +72,9 @@ def read_rows(data: bytes) -> list[Row]:
 
 
 def _check_header(header: list[str]) -> None:
-    problems = []
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        problems.append(RowError(1, "", MISSING_COLUMNS, {"columns": ", ".join(missing)}))
-    unknown = [c or "?" for c in header if c not in COLUMNS]
-    if unknown:
-        problems.append(RowError(1, "", UNKNOWN_COLUMNS, {"columns": ", ".join(unknown)}))
-    repeated = tabular.repeated_columns(header)
-    if repeated:
-        problems.append(RowError(1, "", REPEATED_COLUMNS, {"columns": ", ".join(repeated)}))
+    problems = tabular.header_problems(
+        header, needed=COLUMNS, known=COLUMNS, missing=MISSING_COLUMNS, unknown=UNKNOWN_COLUMNS
+    )
     if problems:
         raise PurchaseOrderImportInvalid(problems)
 

@@ -41,7 +41,7 @@ from erp.items.models import Item
 from erp.purchasing.imports import MISSING_COLUMNS
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from erp.shipping import service, validation
-from erp.tabular import EXTRA_CELLS, REPEATED_COLUMNS, Row, RowError
+from erp.tabular import EXTRA_CELLS, Row, RowError
 from kernel.errors import N_, REQUIRED, ValidationFailed
 
 COLUMNS = (
@@ -195,16 +195,9 @@ def _cell(value) -> str:
 
 
 def _check_header(header: list[str]) -> None:
-    problems = []
-    missing = [c for c in NEEDED if c not in header]
-    if missing:
-        problems.append(RowError(1, "", MISSING_COLUMNS, {"columns": ", ".join(missing)}))
-    unknown = [c or "?" for c in header if c not in COLUMNS]
-    if unknown:
-        problems.append(RowError(1, "", UNKNOWN_COLUMNS, {"columns": ", ".join(unknown)}))
-    repeated = tabular.repeated_columns(header)
-    if repeated:
-        problems.append(RowError(1, "", REPEATED_COLUMNS, {"columns": ", ".join(repeated)}))
+    problems = tabular.header_problems(
+        header, needed=NEEDED, known=COLUMNS, missing=MISSING_COLUMNS, unknown=UNKNOWN_COLUMNS
+    )
     if problems:
         raise AsnImportInvalid(problems)
 
