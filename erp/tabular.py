@@ -148,7 +148,9 @@ def repeated_columns(header: Sequence[str]) -> list[str]:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def header_problems(header: Sequence[str], *, needed: Sequence[str], known: Sequence[str], missing: str, unknown: str) -> list[RowError]:
+def header_problems(
+    header: Sequence[str], *, needed: Sequence[str], known: Sequence[str], missing: str, unknown: str
+) -> list[RowError]:
     """The first row's problems as RowErrors: needed columns missing, columns not `known`,
     columns named twice. `missing` and `unknown` are the import's own messages (they
     name what its rows are); each takes %(columns)s."""
