@@ -43,7 +43,7 @@ def _symbols(found: labels.AsnLabels):
 
 def symbol_list(uow, detail: AsnDetail) -> tuple[list[tuple[int, str]], bool, list[str]]:
     """The first SYMBOLS_SHOWN symbols as (number, human readable text), whether there
-    are more, and the packages that get no label (nothing on them has a GTIN)."""
+    are more, and the packages that get no label (nothing countable packed in them)."""
     found = asn_labels(uow, detail)
     shown = []
     for n, _kind, element in _symbols(found):
