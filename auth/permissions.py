@@ -27,6 +27,10 @@ PERMISSIONS: dict[str, str] = {
     "stock.view": N_("View stock"),
     "stock.move": N_("Move and consume stock"),
     "recall.run": N_("Run traces and recalls"),
+    "recall.acknowledge": N_("Read and acknowledge recall notices"),
+    "production.record": N_("Record production and customer shipments"),
+    "coldchain.view": N_("View cold-chain records and alerts"),
+    "coldchain.record": N_("Manage data loggers, readings and storage conditions"),
     "audit.view": N_("View the audit trail"),
     "audit.export": N_("Export the audit trail"),
     "users.manage": N_("Invite and manage users"),
@@ -39,8 +43,10 @@ PERMISSIONS: dict[str, str] = {
 
 # Which side of the portal may hold a permission: a supplier role never gets buyer
 # powers (a supplier admin cannot grant them, and tenant-edited roles are checked).
-SUPPLIER_PERMISSIONS = frozenset({"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload", "users.manage"})
-BUYER_PERMISSIONS = frozenset(PERMISSIONS) - {"po.confirm", "asn.submit", "cert.upload"}
+SUPPLIER_PERMISSIONS = frozenset(
+    {"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload", "users.manage", "recall.acknowledge"}
+)
+BUYER_PERMISSIONS = frozenset(PERMISSIONS) - {"po.confirm", "asn.submit", "cert.upload", "recall.acknowledge"}
 
 _BUYER_READ = {"po.view", "asn.view", "items.view", "suppliers.view"}
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
@@ -49,8 +55,11 @@ DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "quality": frozenset(
         _BUYER_READ
         | {"cert.review", "recall.run", "audit.view", "audit.export", "inspection.record", "lot.release", "stock.view"}
+        | {"coldchain.view", "coldchain.record"}
     ),
-    "warehouse": frozenset(_BUYER_READ | {"receipt.scan", "stock.view", "stock.move"}),
+    "warehouse": frozenset(
+        _BUYER_READ | {"receipt.scan", "stock.view", "stock.move", "production.record", "coldchain.view", "coldchain.record"}
+    ),
     "viewer": frozenset(_BUYER_READ),
     "supplier_admin": SUPPLIER_PERMISSIONS,
     "supplier_user": SUPPLIER_PERMISSIONS - {"users.manage"},

@@ -3,12 +3,14 @@
 import audit.models
 import auth.models
 import documents.models
+import erp.coldchain.models
 import erp.inventory.models
 import erp.items.models
 import erp.purchasing.models
 import erp.receiving.models
 import erp.shipping.models
 import erp.suppliers.models
+import erp.traceability.models
 import kernel.idempotency
 import kernel.outbox
 import tenants.models

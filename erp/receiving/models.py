@@ -47,6 +47,8 @@ class Receipt(TenantOwned, Timestamps, Base):
     status: orm.Mapped[str] = orm.mapped_column(sa.String(10), server_default="open")
     # A receipt with no ship notice behind it is possible, and flagged.
     without_asn: orm.Mapped[bool] = orm.mapped_column(server_default=sa.false())
+    # The seal found on arrival, compared with the ship notice's.
+    seal_number: orm.Mapped[str | None] = orm.mapped_column(sa.String(40))
     received_by: orm.Mapped[uuid.UUID | None]
     closed_at: orm.Mapped[datetime | None]
 

@@ -49,6 +49,8 @@ class Asn(TenantOwned, Timestamps, Base):
     status: orm.Mapped[str] = orm.mapped_column(sa.String(20), server_default="draft")
     carrier: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
     tracking_number: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    # The truck's or container's seal: checked on receipt (a mismatch is a cold-chain alert).
+    seal_number: orm.Mapped[str | None] = orm.mapped_column(sa.String(40))
     ship_date: orm.Mapped[date]
     expected_arrival: orm.Mapped[date]
     # Changes after submit: each makes a new revision, the old content kept (AsnRevision).

@@ -9,6 +9,9 @@ from kernel.database import APP_ROLE
 
 # Not audited: plumbing, and the security log (itself insert-only, checked below).
 INFRASTRUCTURE = {"public.outbox_message", "public.idempotency_key", "public.counter", "public.security_event"}
+# Insert-only machine records, each covered by an audited row that counts and hashes them
+# (erp/coldchain/models.py): the application role may not change or remove them.
+MACHINE_RECORDS = {"public.reading": "public.reading_batch"}
 
 
 def tenant_tables(admin) -> list[tuple[str, bool, bool, int]]:
@@ -64,8 +67,19 @@ def test_every_domain_tenant_table_is_audited(admin):
     for name, *_ in tenant_tables(admin):
         if name.startswith("audit.") or qualified(name) in INFRASTRUCTURE:
             continue
+        if qualified(name) in MACHINE_RECORDS:
+            assert (qualified(name), "audit_no_truncate") in triggers
+            assert (MACHINE_RECORDS[qualified(name)], "audit_insert") in triggers
+            continue
         for action in ("insert", "update", "delete", "no_truncate"):
             assert (qualified(name), f"audit_{action}") in triggers, f"{name} lacks audit_{action}"
+
+
+def test_machine_records_cannot_be_changed_by_the_application(admin):
+    for table in MACHINE_RECORDS:
+        for privilege in ("UPDATE", "DELETE", "TRUNCATE"):
+            allowed = admin.execute("select has_table_privilege(%s, %s, %s)", (APP_ROLE, table, privilege)).fetchone()[0]
+            assert not allowed, f"{APP_ROLE} may {privilege} {table}"
 
 
 def test_application_role_is_neither_superuser_nor_bypassing_rls(admin):
