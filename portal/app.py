@@ -15,6 +15,7 @@ from portal import (
     admin,
     api,
     auth,
+    coldchain,
     documents,
     home,
     inventory,
@@ -25,6 +26,7 @@ from portal import (
     shell,
     shipping,
     suppliers,
+    traceability,
 )
 from portal.shell import health, throttle
 
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         shipping.blueprint,
         receiving.blueprint,
         inventory.blueprint,
+        traceability.blueprint,
+        coldchain.blueprint,
         items.blueprint,
         suppliers.blueprint,
         documents.blueprint,

@@ -1,7 +1,7 @@
 """The JSON API under /api/v1."""
 
-# asns, gs1, purchase_orders and suppliers add their routes to the blueprint of views (imported for that effect).
-from portal.api import asns, gs1, purchase_orders, suppliers
+# The modules add their routes to the blueprint of views (imported for that effect).
+from portal.api import asns, coldchain, epcis, gs1, purchase_orders, suppliers, traceability, traces
 from portal.api.views import blueprint
 
-__all__ = ["asns", "blueprint", "gs1", "purchase_orders", "suppliers"]
+__all__ = ["asns", "blueprint", "coldchain", "epcis", "gs1", "purchase_orders", "suppliers", "traceability", "traces"]

@@ -1,0 +1,3 @@
+"""API routes (filled in by their work)."""
+
+from portal.api.views import blueprint  # noqa: F401

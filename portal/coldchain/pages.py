@@ -1,0 +1,3 @@
+"""Routes of the cold-chain blueprint."""
+
+from portal.coldchain.views import blueprint  # noqa: F401
