@@ -39,23 +39,27 @@ PERMISSIONS: dict[str, str] = {
     "sso.manage": N_("Configure single sign-on"),
     "api_clients.manage": N_("Manage API clients"),
     "security.view": N_("View security events"),
+    "scorecard.view": N_("View supplier scorecards"),
+    "scorecard.manage": N_("Set scorecard weights and grades, decide disputes"),
+    "po.approve": N_("Issue orders to suppliers whose grade requires approval"),
 }
 
 # Which side of the portal may hold a permission: a supplier role never gets buyer
 # powers (a supplier admin cannot grant them, and tenant-edited roles are checked).
 SUPPLIER_PERMISSIONS = frozenset(
-    {"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload", "users.manage", "recall.acknowledge"}
+    {"po.view", "po.confirm", "asn.view", "asn.submit", "items.view", "cert.upload", "users.manage", "recall.acknowledge",
+     "scorecard.view"}
 )
 BUYER_PERMISSIONS = frozenset(PERMISSIONS) - {"po.confirm", "asn.submit", "cert.upload", "recall.acknowledge"}
 
-_BUYER_READ = {"po.view", "asn.view", "items.view", "suppliers.view"}
+_BUYER_READ = {"po.view", "asn.view", "items.view", "suppliers.view", "scorecard.view"}
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "tenant_admin": BUYER_PERMISSIONS,
-    "buyer": frozenset(_BUYER_READ | {"po.manage", "items.manage", "suppliers.manage", "suppliers.invite"}),
+    "buyer": frozenset(_BUYER_READ | {"po.manage", "items.manage", "suppliers.manage", "suppliers.invite", "scorecard.manage"}),
     "quality": frozenset(
         _BUYER_READ
         | {"cert.review", "recall.run", "audit.view", "audit.export", "inspection.record", "lot.release", "stock.view"}
-        | {"coldchain.view", "coldchain.record"}
+        | {"coldchain.view", "coldchain.record", "scorecard.manage"}
     ),
     "warehouse": frozenset(
         _BUYER_READ | {"receipt.scan", "stock.view", "stock.move", "production.record", "coldchain.view", "coldchain.record"}

@@ -1,6 +1,7 @@
 """`python -m bench [section ...]`: provision traceport_bench, run the sections (all by
 default: rls audit verify pages supplier_pos po_confirm
-expiry documents_io asn_save), print the table and write bench/results.json.
+expiry documents_io asn_save receiving_scan dashboard
+readings trace scorecards), print the table and write bench/results.json.
 
 BENCH_SCALE (default 1.0) scales every size; 0.1 is a quick run. DATABASE_URL, when
 set, is an administrator's URL of the server to use instead of the embedded one.
@@ -12,7 +13,22 @@ import sys
 import time
 import traceback
 
-from bench import asn_save, audit_cost, documents_io, expiry_scan, pages, po_confirm, receiving_scan, rls, supplier_pos, verify
+from bench import (
+    asn_save,
+    audit_cost,
+    documents_io,
+    expiry_scan,
+    pages,
+    po_confirm,
+    readings,
+    receiving_scan,
+    rls,
+    scorecards,
+    scoring_dashboard,
+    supplier_pos,
+    verify,
+)
+from bench import trace as trace_bench
 from bench.common import RESULTS, log, print_table, setup
 
 SECTIONS = {
@@ -26,6 +42,10 @@ SECTIONS = {
     "documents_io": documents_io.run,
     "asn_save": asn_save.run,
     "receiving_scan": receiving_scan.run,
+    "dashboard": scoring_dashboard.run,
+    "scorecards": scorecards.run,
+    "readings": readings.run,
+    "trace": trace_bench.run,
 }
 
 

@@ -402,14 +402,17 @@ def _newer(uow, certificate_id: uuid.UUID, *, count_rejected: bool = True) -> uu
     return uow.scalar(stmt.order_by(Certificate.created_at.desc(), Certificate.id.desc()).limit(1))
 
 
-def certificates_of(uow, *, supplier_ids, today: date) -> list[CertificateView]:
+def certificates_of(uow, *, supplier_ids, today: date, include_superseded: bool = False) -> list[CertificateView]:
     """Every current (not superseded) certificate of these suppliers, for the approved
     supplier list's compliance (erp.suppliers.compliance); no permission of its own:
-    the caller's operation checks one."""
+    the caller's operation checks one. include_superseded: also the renewed ones (what
+    was valid on past days)."""
     ids = list(set(supplier_ids))
     if not ids:
         return []
-    stmt = sa.select(Certificate).where(Certificate.supplier_id.in_(ids), Certificate.status != "superseded")
+    stmt = sa.select(Certificate).where(Certificate.supplier_id.in_(ids))
+    if not include_superseded:
+        stmt = stmt.where(Certificate.status != "superseded")
     return _views(uow, list(uow.session.scalars(stmt)), today)
 
 

@@ -22,6 +22,7 @@ from erp.purchasing import confirmation
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from erp.suppliers import compliance
 from erp.suppliers import service as suppliers
+from erp.traceability import demo as traced_demo
 from kernel.crypto import FieldCipher
 from kernel.uow import Actor
 from tenants import service as tenants
@@ -194,6 +195,7 @@ def _seed_demo(uow, users, vault, settings) -> None:
     _certificates(uow, users, vault, settings, sterile_site)
     pumps_and_pouches = [(items[4], Decimal("10"), Decimal("480")), (items[2], Decimal("500"), Decimal("0.65"))]
     _acknowledged_order(uow, sterile, warehouse, pumps_and_pouches)
+    _traced_devices(uow, users, settings, sterile, warehouse, controller=items[4], pouch=items[2])
     # A draft for the buyer to issue and Acme to confirm line by line (README, demo walk).
     today = date.today()
     confirmation.create_purchase_order(
@@ -208,6 +210,26 @@ def _seed_demo(uow, users, vault, settings) -> None:
             {"item_id": items[3].id, "quantity": "500", "unit_price": "12.50", "requested_date": today + timedelta(days=60)},
         ],
     )
+
+
+def _traced_devices(uow, users, settings, sterile, warehouse, *, controller, pouch) -> None:
+    """Issue 8's demo walk: devices built from received, released components and shipped
+    to customers (erp.traceability.demo)."""
+    order = _acknowledged_order(
+        uow, sterile, warehouse, [(controller, Decimal("6"), Decimal("480")), (pouch, Decimal("200"), Decimal("0.65"))]
+    )
+    tenant_id = uow.tenant_id
+    traced_demo.seed(
+        uow,
+        system=Actor.system("demo"),
+        warehouse_actor=tenants.actor_in(uow, users["warehouse@demo.example"], tenant_id),
+        quality_actor=tenants.actor_in(uow, users["quality@demo.example"], tenant_id),
+        password=DEMO_PASSWORD,
+        settings=settings,
+        order=order,
+        items=(controller, pouch),
+    )
+    uow.switch_tenant(tenant_id, Actor.system("demo"))
 
 
 def _approved_suppliers(uow, acme, sterile, sterile_site, items) -> None:

@@ -27,10 +27,20 @@ BAND_COLOUR = "#f5b7b1"
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>")
 
 
+def _configure() -> None:
+    """Our fonts and SVG output for every chart of the process. Set in rcParams (the same
+    values every time) rather than around the save: matplotlib fixes a text's font when
+    the text is made, and Chinese labels measured with a Latin font come out too narrow."""
+    import matplotlib
+
+    matplotlib.rcParams.update({"font.family": FONT_FAMILY, "svg.fonttype": "none", "svg.hashsalt": "traceport"})
+
+
 def figure(*, width: float = 7.0, height: float = 3.0):
     """A new matplotlib Figure (inches) with one Axes, plain styled."""
     from matplotlib.figure import Figure
 
+    _configure()
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.add_subplot()
     ax.spines[["top", "right"]].set_visible(False)
@@ -41,11 +51,8 @@ def figure(*, width: float = 7.0, height: float = 3.0):
 
 def to_svg(fig, *, title: str, description: str) -> str:
     """The figure as a standalone SVG document with its text alternative."""
-    from matplotlib import rc_context
-
     buffer = io.StringIO()
-    with rc_context({"svg.fonttype": "none", "font.family": FONT_FAMILY, "svg.hashsalt": "traceport"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
     opening = _SVG_OPEN.search(svg)

@@ -13,9 +13,12 @@ import erp.suppliers.models
 import erp.traceability.models
 import kernel.idempotency
 import kernel.outbox
+import scoring.aggregates
+import scoring.mailing
+import scoring.models
 import tenants.models
 from kernel.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["audit", "auth", "documents", "erp", "kernel", "metadata", "tenants"]
+__all__ = ["audit", "auth", "documents", "erp", "kernel", "metadata", "scoring", "tenants"]

@@ -23,6 +23,7 @@ from portal import (
     jobs,
     purchasing,
     receiving,
+    scoring,
     shell,
     shipping,
     suppliers,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         items.blueprint,
         suppliers.blueprint,
         documents.blueprint,
+        scoring.blueprint,
         admin.blueprint,
         api.blueprint,
     ):

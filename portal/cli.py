@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from kernel.settings import load_settings
+from portal.cli_epcis import epcis
 
 
 def _runtime():
@@ -130,6 +131,12 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     runtime = _runtime()
     migrate.upgrade(runtime.urls)
     created = demo_data.seed(runtime)
+    if created:
+        from scoring.demo import seed_demo_scores
+
+        with runtime.uow() as uow:
+            seed_demo_scores(uow)  # last month's deliveries of Acme, one late, and the scorecards
+            uow.commit()
     from audit.tasks import seal_all
 
     seal_all(runtime)
@@ -152,6 +159,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
         f" | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
         f'  curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/me'
     )
+    _demo_walks(runtime, url)
     if mail_server is not None:
         click.echo(f"\nMail the portal sends is printed here (SMTP server at {runtime.settings.smtp_url}).")
     elif not no_serve:
@@ -190,6 +198,28 @@ class _ConsoleMail:
             f"\n{'-' * 78}\n{text}\n{rule}\n"
         )
         return "250 Message accepted for delivery"
+
+
+def _demo_walks(runtime, url: str) -> None:
+    """Issue 8's walk: the pump's UDI to trace, and a fresh logger export with an
+    excursion to upload (its times just before now, so it is always accepted)."""
+    from erp.coldchain import demo as coldchain_demo
+    from erp.traceability import demo as traced_demo
+    from tenants import service as tenants
+
+    with runtime.uow() as lookup:
+        tenant_id = tenants.tenant_id_by_slug(lookup, slug="demo")
+    with runtime.uow(tenant_id=tenant_id) as uow:
+        udi, after = traced_demo.walk_udi(uow), coldchain_demo.last_reading_at(uow)
+    export = Path(runtime.settings.data_dir) / "demo" / f"{coldchain_demo.LOGGER_CODE}-export.csv"
+    export.parent.mkdir(parents=True, exist_ok=True)
+    export.write_bytes(coldchain_demo.excursion_csv(after=after))
+    click.echo(
+        f"\nTrace and recall: as quality@demo.example, Trace, scan or paste the pump's UDI\n  {udi}\n"
+        f"Cold chain: Cold chain -> Loggers -> {coldchain_demo.LOGGER_CODE} -> upload\n  {export}\n"
+        f"  (a 40-minute excursion: the pouches' lot goes on hold and the quality engineer gets an email)\n"
+        f"EPCIS: .venv/bin/traceport epcis export --tenant demo --lot {traced_demo.PUMP_LOT} --out pump.jsonld"
+    )
 
 
 def _console_mail_server(host: str = "127.0.0.1") -> tuple[object, str]:
@@ -418,6 +448,13 @@ def gs1_parse(text: str) -> None:
         sys.exit(2)
     click.echo(json.dumps(parsed.rendered(), indent=2, ensure_ascii=False))
 
+
+from portal.cli_trace import trace_command  # noqa: E402 - `traceport trace`
+
+main.add_command(trace_command)
+
+
+main.add_command(epcis)  # portal/cli_epcis.py
 
 if __name__ == "__main__":
     main()

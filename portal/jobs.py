@@ -7,12 +7,15 @@ import threading
 
 from audit import tasks as audit_tasks
 from documents import tasks as document_tasks
+from erp.coldchain import tasks as coldchain_tasks
 from erp.items import tasks as item_tasks
 from erp.purchasing import tasks as purchasing_tasks
 from kernel import mail
 from kernel import tasks as kernel_tasks
 from kernel.jobs import make_job_app
 from kernel.outbox import Dispatcher
+from scoring import mailing as scoring_mailing
+from scoring import tasks as scoring_tasks
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,8 @@ def blueprints():
         item_tasks.blueprint,
         purchasing_tasks.blueprint,
         document_tasks.blueprint,
+        scoring_tasks.blueprint,
+        coldchain_tasks.blueprint,
     ]
 
 
@@ -32,6 +37,7 @@ def dispatcher(settings, *, mail_templates: mail.MailTemplates | None = None) ->
     mail_templates: where mail templates are found (default: the project's packages)."""
     result = Dispatcher()
     result.register(mail.TOPIC, mail.mail_handler(settings, templates=mail_templates))
+    result.register(scoring_mailing.TOPIC, scoring_mailing.mail_handler(settings, templates=mail_templates))
     return result
 
 

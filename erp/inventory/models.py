@@ -26,6 +26,8 @@ class Lot(TenantOwned, Timestamps, Base):
             "uq_lot_item_supplier_number", "tenant_id", "item_id", "supplier_id", "number",
             unique=True, postgresql_nulls_not_distinct=True,
         ),
+        # A lot number typed or scanned alone (a trace's start): found without the item.
+        sa.Index("ix_lot_number", "tenant_id", "number"),
         sa.CheckConstraint("btrim(number) <> ''", name="number"),
     )
 
@@ -87,7 +89,7 @@ class Stock(TenantOwned, Timestamps, Base):
     supplier_id: orm.Mapped[uuid.UUID | None]
 
 
-MOVEMENT_KINDS = ("receipt", "move", "release", "reject", "hold", "consume", "ship", "adjust")
+MOVEMENT_KINDS = ("receipt", "move", "release", "reject", "hold", "consume", "ship", "adjust", "produce")
 
 
 class StockMovement(TenantOwned, Base):

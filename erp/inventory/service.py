@@ -40,6 +40,7 @@ MOVEMENT_LABELS = {
     "consume": N_("Consumed"),
     "ship": N_("Shipped"),
     "adjust": N_("Adjusted"),
+    "produce": N_("Produced"),
 }
 # Stock that has left: it stays as history and does not move again.
 GONE = ("consumed", "shipped")
@@ -196,6 +197,65 @@ def get_stock(uow, actor, *, stock_id: uuid.UUID, lock: bool = False) -> Stock:
     return stock
 
 
+# --- reading for a trace (erp.traceability.trace): set-based, no permission of their own --
+
+
+def item_by_code(uow, *, code: str) -> Item | None:
+    """The item whose UDI-DI or part number this is (a trace's start typed by hand)."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    found = uow.session.scalars(sa.select(Item).where(Item.udi_di == code)).first()
+    return found or uow.session.scalars(sa.select(Item).where(Item.part_number == code)).first()
+
+
+def lots_numbered(uow, *, number: str, item_id: uuid.UUID | None = None, limit: int = 100) -> list[Lot]:
+    """The lots of this number (of one item, or of any: several items may use a number)."""
+    query = sa.select(Lot).where(Lot.number == number)
+    if item_id is not None:
+        query = query.where(Lot.item_id == item_id)
+    return list(uow.session.scalars(query.order_by(Lot.item_id, Lot.id).limit(limit)))
+
+
+def lots_of_supplier(uow, *, supplier_id: uuid.UUID, limit: int) -> list[Lot]:
+    """A supplier's lots, newest first."""
+    query = sa.select(Lot).where(Lot.supplier_id == supplier_id).order_by(Lot.created_at.desc(), Lot.id.desc())
+    return list(uow.session.scalars(query.limit(limit)))
+
+
+def serial_units(uow, *, serial: str, item_id: uuid.UUID | None = None) -> set[tuple[uuid.UUID, uuid.UUID | None]]:
+    """(item, lot) of the stock rows of this serial number."""
+    query = sa.select(Stock.item_id, Stock.lot_id).where(Stock.serial == serial)
+    if item_id is not None:
+        query = query.where(Stock.item_id == item_id)
+    return {(row.item_id, row.lot_id) for row in uow.execute(query.distinct())}
+
+
+def stock_by_lot(uow, *, lot_ids) -> list:
+    """Rows (lot_id, status, location_id, quantity) of these lots' stock, summed by status
+    and location, zero rows left out; consumed and shipped stock included (where it went)."""
+    ids = list({i for i in lot_ids if i})
+    if not ids:
+        return []
+    query = (
+        sa.select(Stock.lot_id, Stock.status, Stock.location_id, sa.func.sum(Stock.quantity).label("quantity"))
+        .where(Stock.lot_id.in_(ids), Stock.quantity > 0)
+        .group_by(Stock.lot_id, Stock.status, Stock.location_id)
+    )
+    return uow.execute(query).all()
+
+
+def stock_by_serial(uow, *, units) -> list:
+    """Rows (item_id, serial, lot_id, status, location_id, quantity) of these (item, serial) units."""
+    units = list({(i, s) for i, s in units if i and s})
+    if not units:
+        return []
+    query = sa.select(Stock.item_id, Stock.serial, Stock.lot_id, Stock.status, Stock.location_id, Stock.quantity).where(
+        sa.tuple_(Stock.item_id, Stock.serial).in_(units), Stock.quantity > 0
+    )
+    return uow.execute(query).all()
+
+
 # --- changing ------------------------------------------------------------------------------
 
 
@@ -255,6 +315,49 @@ def change_status(
     changed = _take(uow, stock, amount, location_id=stock.location_id, status=status)
     _record(uow, actor, changed, kind=kind, quantity=amount, origin=origin, reference=reference)
     return changed
+
+
+def add_stock(
+    uow,
+    actor,
+    *,
+    item_id: uuid.UUID,
+    lot_id: uuid.UUID | None,
+    location_id: uuid.UUID,
+    status: str,
+    quantity: Decimal,
+    serial: str | None = None,
+    supplier_id: uuid.UUID | None = None,
+    kind: str = "produce",
+    reference: tuple[str | None, uuid.UUID | None] = (None, None),
+) -> Stock:
+    """Stock that enters other than by a receipt: a production run's finished units (one
+    row per serial; a quantity joins the lot's row there in that status). The caller
+    checked its own permission and the values."""
+    target = None
+    if serial is None:
+        target = uow.session.scalars(
+            sa.select(Stock)
+            .where(
+                Stock.item_id == item_id,
+                Stock.lot_id.is_not_distinct_from(lot_id),
+                Stock.serial.is_(None),
+                Stock.location_id == location_id,
+                Stock.status == status,
+            )
+            .with_for_update()
+        ).first()
+    if target is None:
+        target = Stock(
+            id=new_id(), item_id=item_id, lot_id=lot_id, serial=serial, location_id=location_id, status=status,
+            quantity=quantity, supplier_id=supplier_id,
+        )
+        uow.add(target)
+    else:
+        target.quantity += quantity
+    uow.flush()
+    _record(uow, actor, target, kind=kind, quantity=quantity, origin=(None, None), reference=reference)
+    return target
 
 
 def _amount(stock: Stock, quantity, *, errors: dict[str, str] | None = None) -> Decimal:

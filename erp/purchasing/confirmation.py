@@ -253,7 +253,7 @@ def issue_purchase_order(uow, actor, *, po_id: uuid.UUID, version: int) -> Purch
             errors[f"lines.{n}.requested_date"] = PAST_DATE
     if errors:
         raise ValidationFailed(errors=errors)
-    gate.check_issue(uow, po, today)
+    gate.check_issue(uow, po, today, actor)
     po.status = "issued"
     po.issued_at = utcnow()
     _write(uow, po)

@@ -64,6 +64,8 @@ class ReceiptLine(TenantOwned, Base):
         tenant_fk(["item_id"], "item"),
         tenant_fk(["lot_id"], "lot"),
         sa.Index("ix_receipt_line_receipt", "tenant_id", "receipt_id"),
+        # Where a lot came from (a trace: every receipt of the lots found, at once).
+        sa.Index("ix_receipt_line_lot", "tenant_id", "lot_id"),
         sa.Index(
             "uq_receipt_line_serial", "tenant_id", "item_id", "serial", unique=True,
             postgresql_where=sa.text("serial IS NOT NULL"),

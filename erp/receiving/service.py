@@ -713,3 +713,32 @@ def _asn_progress(uow, asn: Asn) -> tuple[list[LineProgress], list[PackageProgre
     ]
     found = _found_packages(uow, asn.id)
     return lines, [PackageProgress(p, p.id in found) for p in packages]
+
+
+# --- reading for a trace (erp.traceability.trace): set-based, no permission of their own --
+
+
+def receipts_of_lots(uow, *, lot_ids) -> list:
+    """Rows (lot_id, receipt_id, number, asn_id, supplier_id, received_at, quantity): every
+    receipt of these lots, the quantity received summed per lot and receipt."""
+    ids = list({i for i in lot_ids if i})
+    if not ids:
+        return []
+    query = (
+        sa.select(
+            ReceiptLine.lot_id, Receipt.id.label("receipt_id"), Receipt.number, Receipt.asn_id, Receipt.supplier_id,
+            Receipt.created_at.label("received_at"), sa.func.sum(ReceiptLine.quantity).label("quantity"),
+        )
+        .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
+        .where(ReceiptLine.lot_id.in_(ids))
+        .group_by(ReceiptLine.lot_id, Receipt.id, Receipt.number, Receipt.asn_id, Receipt.supplier_id, Receipt.created_at)
+    )
+    return uow.execute(query).all()
+
+
+def serial_receipts(uow, *, serial: str, item_id: uuid.UUID | None = None) -> set[tuple[uuid.UUID, uuid.UUID | None]]:
+    """(item, lot) of the received units of this serial number."""
+    query = sa.select(ReceiptLine.item_id, ReceiptLine.lot_id).where(ReceiptLine.serial == serial)
+    if item_id is not None:
+        query = query.where(ReceiptLine.item_id == item_id)
+    return {(row.item_id, row.lot_id) for row in uow.execute(query.distinct())}

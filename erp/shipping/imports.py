@@ -1,5 +1,5 @@
 """A ship notice from a CSV or XLSX file: one row per unit (a serial) or per lot quantity,
-the header (ship-to site, dates, carrier, tracking) from the upload form.
+the header (ship-to site, dates, carrier, tracking, seal) from the upload form.
 
 Columns (`COLUMNS`; po_number and po_line required, the others as the goods need):
 po_number, po_line, sscc, level, parent_sscc, quantity, lot, production_date,
@@ -246,7 +246,7 @@ class Plan:
 def asn_from_file(uow, actor, *, content: bytes, filename: str, header: dict) -> service.SavedAsn:
     """A draft ship notice from the file (see the module); raises AsnImportInvalid
     naming every bad row, with nothing written. `header`: ship_to_site_id,
-    ship_from_site_id, carrier, tracking_number, ship_date, expected_arrival."""
+    ship_from_site_id, carrier, tracking_number, seal_number, ship_date, expected_arrival."""
     require(actor, "asn.submit")
     rows = read_rows(content, filename)
     if not rows:
@@ -402,7 +402,7 @@ def _plan(units: list[Unit], header: dict, problems: list[RowError]) -> Plan:
         )
         line_units.append(members)
         line_serials.append(serial_units)
-    keys = ("ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "ship_date", "expected_arrival")
+    keys = ("ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "seal_number", "ship_date", "expected_arrival")
     data = {key: header.get(key) for key in keys} | {"packages": packages, "lines": lines}
     return Plan(data, line_units, line_serials, package_rows, package_first)
 

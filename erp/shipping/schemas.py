@@ -43,6 +43,9 @@ class AsnIn(BaseModel):
     ship_from_site_id: uuid.UUID | None = Field(None, description="One of the supplier's own sites")
     carrier: str | None = Field(None, max_length=100, examples=["SF Express"])
     tracking_number: str | None = Field(None, max_length=100)
+    seal_number: str | None = Field(
+        None, max_length=40, description="The truck's or container's seal: letters, digits and dashes", examples=["SL-0042817"]
+    )
     ship_date: DateText
     expected_arrival: DateText
     packages: list[PackageIn] = Field(default_factory=list)
@@ -97,6 +100,7 @@ class AsnOut(BaseModel):
     ship_from_site_id: uuid.UUID | None
     carrier: str | None
     tracking_number: str | None
+    seal_number: str | None = Field(description="The seal the supplier gave; checked on receipt")
     ship_date: date
     expected_arrival: date
     revision: int

@@ -268,6 +268,7 @@ def data_of(detail: AsnDetail) -> dict:
         "ship_from_site_id": asn.ship_from_site_id,
         "carrier": asn.carrier,
         "tracking_number": asn.tracking_number,
+        "seal_number": asn.seal_number,
         "ship_date": asn.ship_date,
         "expected_arrival": asn.expected_arrival,
         "packages": [{"sscc": p.sscc, "level": p.level, "parent": by_id.get(p.parent_id)} for p in detail.packages],
@@ -463,7 +464,9 @@ def _write(uow, asn: Asn) -> None:
 def _header(checked) -> dict:
     return {
         key: getattr(checked, key)
-        for key in ("ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "ship_date", "expected_arrival")
+        for key in (
+            "ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "seal_number", "ship_date", "expected_arrival"
+        )
     }
 
 
@@ -537,3 +540,77 @@ def _lots(uow, supplier_id: uuid.UUID, lines) -> dict[tuple[uuid.UUID, str], uui
         )
     )
     return {(item_id, number): lot_id for item_id, number, lot_id in found}
+
+
+# --- reading for a trace (erp.traceability.trace): set-based, no permission of their own --
+
+
+def shipments_of_lots(uow, *, lot_ids) -> list:
+    """Rows (lot_id, asn_id, asn_number, asn_status, purchase_order_id, po_number,
+    supplier_id, quantity): the ship notices that carried these lots (cancelled ones left
+    out) and the orders they were shipped against, quantities summed per lot, ASN and order."""
+    ids = list({i for i in lot_ids if i})
+    if not ids:
+        return []
+    query = (
+        sa.select(
+            AsnLine.lot_id, Asn.id.label("asn_id"), Asn.number.label("asn_number"), Asn.status.label("asn_status"),
+            AsnLine.purchase_order_id, PurchaseOrder.number.label("po_number"), Asn.supplier_id,
+            sa.func.sum(AsnLine.quantity).label("quantity"),
+        )
+        .join(Asn, Asn.id == AsnLine.asn_id)
+        .join(PurchaseOrder, PurchaseOrder.id == AsnLine.purchase_order_id)
+        .where(AsnLine.lot_id.in_(ids), Asn.status != "cancelled")
+        .group_by(AsnLine.lot_id, Asn.id, Asn.number, Asn.status, Asn.supplier_id, AsnLine.purchase_order_id,
+                  PurchaseOrder.number)
+    )
+    return uow.execute(query).all()
+
+
+def serial_shipments(uow, *, serial: str, item_id: uuid.UUID | None = None) -> set[tuple[uuid.UUID, uuid.UUID | None]]:
+    """(item, lot) of the units of this serial number on ship notices."""
+    query = (
+        sa.select(AsnSerial.item_id, AsnLine.lot_id)
+        .join(AsnLine, AsnLine.id == AsnSerial.asn_line_id)
+        .where(AsnSerial.serial == serial)
+    )
+    if item_id is not None:
+        query = query.where(AsnSerial.item_id == item_id)
+    return {(row.item_id, row.lot_id) for row in uow.execute(query.distinct())}
+
+
+def asn_numbered(uow, *, number: str) -> Asn | None:
+    return uow.session.scalars(sa.select(Asn).where(Asn.number == number)).first()
+
+
+def lots_on_asn(uow, *, asn_id: uuid.UUID) -> list[uuid.UUID]:
+    query = sa.select(AsnLine.lot_id).where(AsnLine.asn_id == asn_id, AsnLine.lot_id.is_not(None)).distinct()
+    return list(uow.session.scalars(query))
+
+
+def package_numbered(uow, *, sscc: str) -> tuple[AsnPackage, Asn, list[uuid.UUID]] | None:
+    """The package of this SSCC, its ship notice and the lots in it (in its cases too, for a pallet)."""
+    found = uow.execute(sa.select(AsnPackage, Asn).join(Asn, Asn.id == AsnPackage.asn_id).where(AsnPackage.sscc == sscc)).first()
+    if found is None:
+        return None
+    package, asn = found
+    inside = sa.select(AsnPackage.id).where(
+        sa.or_(AsnPackage.id == package.id, AsnPackage.parent_id == package.id), AsnPackage.asn_id == package.asn_id
+    )
+    query = sa.select(AsnLine.lot_id).where(AsnLine.package_id.in_(inside), AsnLine.lot_id.is_not(None)).distinct()
+    return package, asn, list(uow.session.scalars(query))
+
+
+def purchase_order_numbered(uow, *, number: str) -> PurchaseOrder | None:
+    return uow.session.scalars(sa.select(PurchaseOrder).where(PurchaseOrder.number == number)).first()
+
+
+def lots_of_purchase_order(uow, *, po_id: uuid.UUID) -> list[uuid.UUID]:
+    """The lots shipped against an order on its ship notices (cancelled ones left out)."""
+    query = (
+        sa.select(AsnLine.lot_id)
+        .join(Asn, Asn.id == AsnLine.asn_id)
+        .where(AsnLine.purchase_order_id == po_id, AsnLine.lot_id.is_not(None), Asn.status != "cancelled")
+        .distinct()
+    )
+    return list(uow.session.scalars(query))

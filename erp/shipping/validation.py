@@ -6,8 +6,8 @@ they may be acknowledged, errors may not.
 The input is one shape for the form, the CSV/XLSX upload, the API and "ship everything
 open":
 
-    {ship_to_site_id, ship_from_site_id?, carrier?, tracking_number?, ship_date,
-     expected_arrival,
+    {ship_to_site_id, ship_from_site_id?, carrier?, tracking_number?, seal_number?,
+     ship_date, expected_arrival,
      packages: [{sscc, level: "pallet" | "case", parent?: sscc of a pallet}],
      lines: [{purchase_order_line_id, package?: sscc, quantity, lot?, production_date?,
               expiry_date?, serials?: [..], gtin?: the UDI-DI scanned, if any}]}
@@ -39,11 +39,15 @@ from kernel.errors import N_, REQUIRED, TOO_LONG, checked_text
 from tenants import service as tenants
 
 MAX_TEXT = 100
+SEAL_MAX = 40  # the asn.seal_number and receipt.seal_number columns
+# A truck's or container's seal number: letters, digits and dashes, a letter or digit first and last.
+SEAL_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 # Orders against which nothing more ships.
 FINISHED_ORDERS = ("received", "closed", "cancelled")
 
 NO_SITE = N_("Choose one of the customer's sites.")
 NO_OWN_SITE = N_("Choose one of your own sites.")
+SEAL_FORMAT = N_("A seal number has only letters, digits and dashes, such as SL-0042817: no spaces or other signs.")
 ARRIVAL_BEFORE_SHIPPING = N_("The expected arrival cannot be before the ship date.")
 NO_LINES = N_("A ship notice needs at least one line.")
 SSCC_FORMAT = N_("An SSCC has 18 digits.")
@@ -112,6 +116,7 @@ class CheckedAsn:
     ship_from_site_id: uuid.UUID | None
     carrier: str | None
     tracking_number: str | None
+    seal_number: str | None
     ship_date: date
     expected_arrival: date
     packages: list[tuple[str, str, str | None]]  # (sscc, level, parent sscc)
@@ -170,9 +175,19 @@ def _header(uow, supplier_id, data: dict, errors: dict) -> dict:
         "ship_from_site_id": from_id,
         "carrier": checked_text(data.get("carrier"), MAX_TEXT, "carrier", errors),
         "tracking_number": checked_text(data.get("tracking_number"), MAX_TEXT, "tracking_number", errors),
+        "seal_number": seal_number(data.get("seal_number"), errors),
         "ship_date": ship_date,
         "expected_arrival": arrival,
     }
+
+
+def seal_number(value, errors: dict) -> str | None:
+    """The seal number trimmed (None when empty): up to SEAL_MAX letters, digits and
+    dashes (ASCII: as printed on the seal), a letter or digit first and last."""
+    seal = checked_text(value, SEAL_MAX, "seal_number", errors)
+    if seal is not None and "seal_number" not in errors and not SEAL_PATTERN.fullmatch(seal):
+        errors["seal_number"] = SEAL_FORMAT
+    return seal
 
 
 def sscc_problem(value: str) -> tuple[str, dict] | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -177,6 +177,17 @@ def standings(uow, *, supplier_ids, today: date) -> dict[uuid.UUID, list[SiteSta
 
 def _standing(site, rules, types, entries, item_categories, held) -> SiteStanding:
     site_id = site.id if site is not None else None
+    needed = _needed(site_id, rules, types, entries, item_categories)
+    obligations_ = []
+    for type_id, item_id in needed:
+        best = _best_held(held, type_id, item_id=item_id, site_id=site_id)
+        obligations_.append(Obligation(types[type_id], item_id, best.state if best else "missing", best))
+    obligations_.sort(key=lambda o: (o.met, o.type.name))
+    return SiteStanding(site=site, obligations=obligations_)
+
+
+def _needed(site_id, rules, types, entries, item_categories) -> set[tuple[uuid.UUID, uuid.UUID | None]]:
+    """The (certificate type, item or None) pairs the rules ask of one site."""
     here = [e for e in entries if e.site_id is None or e.site_id == site_id]
     categories = {e.category for e in here if e.category} | {item_categories.get(e.item_id) for e in here if e.item_id}
     items = {e.item_id for e in here if e.item_id}
@@ -192,12 +203,86 @@ def _standing(site, rules, types, entries, item_categories, held) -> SiteStandin
         )
         if applies:
             needed.add((rule.certificate_type_id, rule.item_id if rule.scope == "item" else None))
-    obligations_ = []
-    for type_id, item_id in needed:
-        best = _best_held(held, type_id, item_id=item_id, site_id=site_id)
-        obligations_.append(Obligation(types[type_id], item_id, best.state if best else "missing", best))
-    obligations_.sort(key=lambda o: (o.met, o.type.name))
-    return SiteStanding(site=site, obligations=obligations_)
+    return needed
+
+
+@dataclass(frozen=True)
+class ObligationHistory:
+    """One obligation of a supplier site and the stretches of days a valid certificate
+    met it: (first day, last day or None for no end), merged and in order."""
+
+    site: Site | None
+    type: CertificateType
+    item_id: uuid.UUID | None
+    valid: list[tuple[date, date | None]]
+    certificates: list[str]  # the numbers of the certificates that met it
+
+    def valid_days(self, start: date, end: date) -> int:
+        """Days from `start` (inclusive) to `end` (exclusive) a valid certificate met it."""
+        total = 0
+        for first, last in self.valid:
+            stop = end if last is None else min(end, last + timedelta(days=1))
+            total += max(0, (stop - max(start, first)).days)
+        return total
+
+
+def obligation_histories(uow, *, supplier_ids, as_of: date) -> dict[uuid.UUID, list[ObligationHistory]]:
+    """Each supplier site's obligations (the requirement matrix and approved supplier list
+    as they are on `as_of`: neither keeps a history) with the days each was met. A
+    certificate meets an obligation from its validity start or its approval, whichever is
+    later, to its expiry; renewed (superseded) certificates count for the days they
+    covered. No permission of its own: the caller's operation checks one (scoring)."""
+    supplier_ids = list(dict.fromkeys(supplier_ids))
+    rules = list(uow.session.scalars(sa.select(CertificateRequirement)))
+    types = certificates.types_by_id(uow, active_only=True)
+    entries = _approved_entries(uow, supplier_ids)
+    item_ids = {r.item_id for r in rules if r.item_id} | {e.item_id for es in entries.values() for e in es if e.item_id}
+    item_categories = items.categories_of(uow, item_ids=item_ids)
+    held = _by_supplier(certificates.certificates_of(uow, supplier_ids=supplier_ids, today=as_of, include_superseded=True))
+    sites = tenants.sites_by_supplier(uow, supplier_ids=supplier_ids)
+    result: dict[uuid.UUID, list[ObligationHistory]] = {}
+    for supplier_id in supplier_ids:
+        mine = [v for v in held.get(supplier_id, []) if v.certificate.status in ("approved", "superseded")]
+        found = []
+        for site in sites.get(supplier_id) or [None]:
+            site_id = site.id if site is not None else None
+            for type_id, item_id in _needed(site_id, rules, types, entries.get(supplier_id, []), item_categories):
+                covering = [
+                    v
+                    for v in mine
+                    if v.certificate.certificate_type_id == type_id
+                    and (site_id is None or not v.site_ids or site_id in v.site_ids)
+                    and (item_id is None or not v.item_ids or item_id in v.item_ids)
+                ]
+                found.append(
+                    ObligationHistory(
+                        site, types[type_id], item_id, merged_stretches(covering), sorted(v.certificate.number for v in covering)
+                    )
+                )
+        found.sort(key=lambda o: (o.type.name, o.site.name if o.site else ""))
+        result[supplier_id] = found
+    return result
+
+
+def merged_stretches(views) -> list[tuple[date, date | None]]:
+    stretches = []
+    for view in views:
+        cert = view.certificate
+        approved = (cert.reviewed_at or cert.created_at).date() if (cert.reviewed_at or cert.created_at) else cert.valid_from
+        first = max(cert.valid_from, approved)
+        if cert.expires_on is not None and cert.expires_on < first:
+            continue
+        stretches.append((first, cert.expires_on))
+    stretches.sort(key=lambda s: s[0])
+    merged: list[tuple[date, date | None]] = []
+    for first, last in stretches:
+        if merged:
+            prev_first, prev_last = merged[-1]
+            if prev_last is None or first <= prev_last + timedelta(days=1):
+                merged[-1] = (prev_first, None if prev_last is None or last is None else max(prev_last, last))
+                continue
+        merged.append((first, last))
+    return merged
 
 
 def _approved_entries(uow, supplier_ids) -> dict[uuid.UUID, list[ApprovedSource]]:

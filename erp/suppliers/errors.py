@@ -34,3 +34,21 @@ class CertificatesMissing(ValidationFailed):
 
     code = "certificates-missing"
     message = N_("%(supplier)s lacks a valid %(certificate)s. Orders to this supplier are not issued until it has one.")
+
+
+class GradeBlocksOrders(ValidationFailed):
+    """Issuing an order to a supplier whose scorecard grade blocks new orders."""
+
+    code = "supplier-grade-blocks"
+    message = N_("%(supplier)s has grade %(grade)s (score %(score)s): the tenant blocks new orders to suppliers with this grade.")
+
+
+class GradeNeedsApproval(ValidationFailed):
+    """Issuing an order to a supplier whose grade requires approval, by someone who may
+    not approve it."""
+
+    code = "supplier-grade-approval"
+    message = N_(
+        "%(supplier)s has grade %(grade)s (score %(score)s): orders to this supplier need approval. Ask someone who may"
+        " approve orders to low-graded suppliers to issue it."
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -147,3 +148,28 @@ class CertificateRequirement(TenantOwned, Timestamps, Base):
     site_id: orm.Mapped[uuid.UUID | None]
     item_id: orm.Mapped[uuid.UUID | None]
     supplier_id: orm.Mapped[uuid.UUID | None]
+
+
+# What a supplier's grade means for new purchase orders (set by the tenant per grade).
+GRADE_ACTIONS = ("none", "warn", "approval", "block")
+
+
+class SupplierGrade(TenantOwned, Timestamps, Base):
+    """The supplier's current scorecard grade and what it means for new orders: written
+    by scoring (erp.suppliers.service.set_grade) after each recompute, read by the order
+    issue gate (erp.purchasing.gate). No row: no grade yet, no action."""
+
+    __tablename__ = "supplier_grade"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "supplier_id"),
+        tenant_fk(["supplier_id"], "organisation"),
+        sa.CheckConstraint(within("action", GRADE_ACTIONS), name="action"),
+    )
+
+    supplier_id: orm.Mapped[uuid.UUID]
+    grade: orm.Mapped[str | None] = orm.mapped_column(sa.String(2))
+    score: orm.Mapped[Decimal | None] = orm.mapped_column(sa.Numeric(5, 2))
+    action: orm.Mapped[str] = orm.mapped_column(sa.String(10), server_default="none")
+    # The scorecard period the grade comes from ("R12-2026-11").
+    period_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(12))
+    graded_at: orm.Mapped[datetime] = orm.mapped_column(server_default=sa.func.now())

@@ -26,7 +26,7 @@ from auth.permissions import require
 from erp.items import service as items
 from erp.items.models import CATEGORIES, Item
 from erp.suppliers.errors import ApprovalChanged, SupplierDisqualified, SupplierNotFound
-from erp.suppliers.models import STATUSES, ApprovedSource, ApprovedSourceChange, SupplierContact
+from erp.suppliers.models import GRADE_ACTIONS, STATUSES, ApprovedSource, ApprovedSourceChange, SupplierContact, SupplierGrade
 from kernel.clock import utcnow
 from kernel.errors import N_, REQUIRED, ValidationFailed, checked_text
 from tenants import service as tenants
@@ -340,3 +340,27 @@ def disqualification(
 
 def _stamp(entry: ApprovedSource, status: str, reason: str, now, actor) -> None:
     entry.status, entry.reason, entry.changed_at, entry.changed_by = status, reason, now, actor.user_id
+
+
+# -- scorecard grade (written by scoring, read by the order issue gate) --------------------
+
+
+def set_grade(uow, *, supplier_id: uuid.UUID, grade: str | None, score, action: str, period_key: str | None) -> SupplierGrade:
+    """Record the supplier's current grade and its action (scoring calls this after a
+    recompute; no permission of its own: the caller's operation checks one)."""
+    if action not in GRADE_ACTIONS:
+        raise ValueError(f"unknown grade action {action!r}")
+    row = uow.scalar(sa.select(SupplierGrade).where(SupplierGrade.supplier_id == supplier_id))
+    if row is None:
+        row = SupplierGrade(supplier_id=supplier_id)
+        uow.add(row)
+    if (row.grade, row.score, row.action, row.period_key) != (grade, score, action, period_key):
+        row.grade, row.score, row.action, row.period_key = grade, score, action, period_key
+        row.graded_at = utcnow()
+    uow.flush()
+    return row
+
+
+def grade_of(uow, *, supplier_id: uuid.UUID) -> SupplierGrade | None:
+    """The supplier's current grade, None before its first scorecard."""
+    return uow.scalar(sa.select(SupplierGrade).where(SupplierGrade.supplier_id == supplier_id))

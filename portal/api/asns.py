@@ -37,7 +37,9 @@ RULES = (
     "Every rule is checked at once; a refusal (422) lists each problem under its field, "
     "such as lines.3.serials.1 or packages.0.sscc."
 )
-HEADER_FIELDS = ("ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "ship_date", "expected_arrival")
+HEADER_FIELDS = (
+    "ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "seal_number", "ship_date", "expected_arrival"
+)
 NO_FILE = N_("Choose a CSV or XLSX file to import.")
 IMPORT_FORM = {
     "type": "object",
@@ -48,6 +50,7 @@ IMPORT_FORM = {
         "ship_from_site_id": {"type": "string", "format": "uuid"},
         "carrier": {"type": "string"},
         "tracking_number": {"type": "string"},
+        "seal_number": {"type": "string", "maxLength": 40, "description": "Letters, digits and dashes"},
         "ship_date": {"type": "string", "format": "date"},
         "expected_arrival": {"type": "string", "format": "date"},
     },

@@ -141,6 +141,13 @@ def issue(po_id: uuid.UUID):
     gaps = gate.gaps_for(uow, po, utcnow().date())
     if gaps:
         notify(N_("Note: the supplier lacks valid certificates: %(types)s."), types=_gap_names(gaps))
+    graded = gate.grade_warning(uow, po)
+    if graded is not None:
+        notify(
+            N_("Note: the supplier has scorecard grade %(grade)s (score %(score)s)."),
+            grade=graded.grade or "-",
+            score=f"{graded.score:.1f}" if graded.score is not None else "-",
+        )
     return redirect(url_for("purchasing.purchase_order", po_id=po_id), code=303)
 
 

@@ -40,7 +40,7 @@ PAGE_SIZE = 50
 MIN_ROWS = 3  # empty rows a new form offers
 MORE_ROWS = 5  # rows "more rows" adds
 MAX_ROWS = 2000  # rows a posted form may claim (a big ASN comes as a file)
-HEADER = ("ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "ship_date", "expected_arrival")
+HEADER = ("ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "seal_number", "ship_date", "expected_arrival")
 PACKAGE_FIELDS = ("sscc", "level", "parent")
 LINE_FIELDS = ("po_line", "package", "quantity", "lot", "production_date", "expiry_date", "serials", "gtin")
 # The service's names of a line's fields, as the form calls them (a scanned GTIN that

@@ -18,7 +18,7 @@ from portal.shell.i18n import error_text
 from portal.shipping.views import blueprint
 from tenants import service as tenants
 
-HEADER = ("ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "ship_date", "expected_arrival")
+HEADER = ("ship_to_site_id", "ship_from_site_id", "carrier", "tracking_number", "seal_number", "ship_date", "expected_arrival")
 MAX_SHOWN = 500  # problems listed on the page; a file this bad is fixed from the top
 CHOOSE_FILE = N_("Choose a CSV or XLSX file to import.")
 CREATED = N_("The ship notice %(number)s was created as a draft from the file: check it and submit it.")

@@ -19,7 +19,8 @@ def test_the_demo_seeds_once_with_a_draft_to_issue_and_an_api_client(tx):
         tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
     with tx.uow(tenant_id=tenant_id) as uow:
         statuses = sorted(uow.session.scalars(sa.select(PurchaseOrder.status)))
-    assert statuses == ["acknowledged", "draft", "issued", "issued", "issued"]
+    # The traced devices' order was shipped and received (erp.traceability.demo).
+    assert statuses == ["acknowledged", "draft", "in_delivery", "issued", "issued", "issued"]
     client_id, secret = demo.api_client(tx)
     again_id, again_secret = demo.api_client(tx)
     assert client_id == again_id and secret != again_secret  # rotated at every start
@@ -84,3 +85,22 @@ def test_the_demos_acknowledged_order_is_ready_for_a_ship_notice(tx):
         order = uow.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.status == "acknowledged"))
         offered = asns.ship_everything_open(uow, Actor.system("test"), po_ids=[order.id], supplier_id=order.supplier_id)
     assert [line["quantity"] for line in offered["lines"]] == ["10", "500"] and offered["ship_to_site_id"] is not None
+
+
+def test_the_demo_pumps_udi_traces_back_to_the_suppliers_ship_notice_and_forward_to_the_hospital(tx):
+    from erp.traceability import demo as traced_demo
+    from erp.traceability import trace
+
+    demo.seed(tx)
+    with tx.uow() as uow:
+        tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
+    with tx.uow(tenant_id=tenant_id) as uow:
+        system = Actor.system("test")
+        expiry = uow.scalar(sa.text("select expiry_date from lot where number = :n"), {"n": traced_demo.PUMP_LOT})
+        udi = f"(01){traced_demo.PUMP_GTIN}(17){expiry:%y%m%d}(10){traced_demo.PUMP_LOT}(21)IP-0001"
+        snapshot = trace.run_trace(uow, system, code=udi, reason="demo walk")
+        kinds = {(n["kind"], n["label"]) for n in snapshot.result["nodes"]}
+    labels = " ".join(label for _, label in kinds)
+    assert any(kind == "asn" for kind, _ in kinds) and any(kind == "purchase_order" for kind, _ in kinds)
+    assert "SZC-0001" in labels and "Riverside General Hospital" in labels
+    assert "华东医疗器械分销有限公司" not in labels  # IP-0001 went to the hospital only

@@ -201,7 +201,7 @@ def test_an_administrator_cannot_give_or_touch_more_than_they_hold(tx, world):
             name="User manager",
             name_zh="用户管理员",
             side="buyer",
-            permissions=["users.manage", "po.view", "asn.view", "items.view", "suppliers.view"],
+            permissions=["users.manage", "po.view", "asn.view", "items.view", "suppliers.view", "scorecard.view"],
         )
         manager = make_user(uow)
         tenants.add_membership(uow, user=manager, role="user_manager")
