@@ -147,6 +147,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     # certificates that expire in 7 and 30 days and the expired one get their notices,
     # which the worker then mails (to the console below). Each goes once, ever.
     click.echo(f"Certificate expiry notices queued: {notify_all(runtime)}")
+    from scoring.tasks import refresh_all
+
+    # The dashboard's aggregates, once now (the worker refreshes them every few minutes).
+    refresh_all(runtime)
     url = f"http://{host}:{port}"
     click.echo(f"\nTraceport is at {url}\n\nDemo logins (password: {demo_data.DEMO_PASSWORD}):")
     for login in demo_data.LOGINS:

@@ -104,3 +104,22 @@ def test_the_demo_pumps_udi_traces_back_to_the_suppliers_ship_notice_and_forward
     assert any(kind == "asn" for kind, _ in kinds) and any(kind == "purchase_order" for kind, _ in kinds)
     assert "SZC-0001" in labels and "Riverside General Hospital" in labels
     assert "华东医疗器械分销有限公司" not in labels  # IP-0001 went to the hospital only
+
+
+def test_the_demo_loggers_export_puts_the_pouches_lot_on_hold(tx):
+    from erp.coldchain import demo as coldchain_demo
+    from erp.coldchain import readings
+    from erp.inventory.models import Lot, Stock
+    from erp.traceability import demo as traced_demo
+
+    demo.seed(tx)
+    with tx.uow() as uow:
+        tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
+    with tx.uow(tenant_id=tenant_id, actor=Actor.system("test")) as uow:
+        content = coldchain_demo.excursion_csv(after=coldchain_demo.last_reading_at(uow))
+        got = readings.ingest_csv(uow, Actor.system("test"), logger_code=coldchain_demo.LOGGER_CODE, content=content)
+        lot = uow.session.scalar(sa.select(Lot).where(Lot.number == traced_demo.POUCH_LOT))
+        on_hand = sa.select(Stock.status).where(Stock.lot_id == lot.id, Stock.quantity > 0, Stock.status != "consumed")
+        statuses = set(uow.session.scalars(on_hand))
+    assert [a.kind for a in got.alerts] == ["temperature_high"]
+    assert statuses == {"on_hold"}
