@@ -25,6 +25,7 @@ LIMIT_COLOUR = "#c0392b"
 BAND_COLOUR = "#f5b7b1"
 
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+_SIZE = re.compile(r'width="[\d.]+pt" height="[\d.]+pt"')
 
 
 def _configure() -> None:
@@ -61,3 +62,9 @@ def to_svg(fig, *, title: str, description: str) -> str:
     accessible = tag[:-1] + ' role="img" aria-labelledby="chart-title chart-desc">'
     alternative = f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(description)}</desc>'
     return svg[: opening.start()] + accessible + alternative + svg[opening.end() :]
+
+
+def fit_width(svg: str) -> str:
+    """The chart as wide as its box, for a printed page (weasyprint keeps the viewBox's
+    ratio)."""
+    return _SIZE.sub('width="100%"', svg, count=1)

@@ -23,6 +23,7 @@ and sends; an exception leaves the message for a later retry.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import smtplib
@@ -185,6 +186,23 @@ def _day_filter(locale: str) -> Callable[..., str]:
 
 _default_templates: MailTemplates | None = None
 _default_lock = threading.Lock()
+
+
+@functools.cache
+def _catalog(locale: str) -> Translations:
+    return Translations.load(str(TRANSLATIONS_DIR), [locale])
+
+
+def translator(locale: str | None) -> Callable[..., str]:
+    """gettext outside a request (printed documents, charts): the message in the
+    locale's catalog, formatted with its parameters."""
+    catalog = _catalog(normalise_locale(locale))
+
+    def translate(message: str, **params) -> str:
+        text = catalog.gettext(message)
+        return text % params if params else text
+
+    return translate
 
 
 def default_templates() -> MailTemplates:

@@ -43,6 +43,15 @@ def tenant_rls(table: str, *, supplier_column: str | None = None, supplier_sees_
         )
 
 
+def buyer_only(table: str) -> None:
+    """The restrictive policy of tables no supplier user has any business reading (the
+    tenant's customers, genealogy, traces, cold-chain records): with a supplier in
+    context they are empty, whatever a view asks."""
+    op.execute(
+        f"CREATE POLICY buyer_only ON {table} AS RESTRICTIVE USING ({SUPPLIER} IS NULL) WITH CHECK ({SUPPLIER} IS NULL)"
+    )
+
+
 def audited(table: str, *, tenant_column: str = "tenant_id", redact: tuple[str, ...] = ()) -> None:
     """Statement-level audit triggers with transition tables: one INSERT ... SELECT per
     statement, however many rows, so bulk writes stay cheap."""

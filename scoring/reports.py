@@ -14,7 +14,6 @@ fonts the system's ("Noto Sans CJK SC" carries Latin and Chinese alike).
 from __future__ import annotations
 
 import functools
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from babel.support import Translations
 from markupsafe import Markup
 from weasyprint.urls import URLFetcher
 
+from kernel.charts import fit_width
 from kernel.clock import utcnow
 from kernel.errors import N_
 from kernel.mail import TRANSLATIONS_DIR, default_templates, normalise_locale
@@ -41,7 +41,6 @@ from tenants.models import Organisation, Tenant
 TEMPLATE = "scoring/templates/scorecard_pdf.html"
 BASE = PROJECT_ROOT / "scoring" / "templates"
 TREND_COUNT = 12
-_SIZE = re.compile(r'width="[\d.]+pt" height="[\d.]+pt"')
 # The tenant's defaults when it has not set its grade thresholds (scoring.models).
 DEFAULT_GRADES = {"A": Decimal(90), "B": Decimal(75), "C": Decimal(60)}
 
@@ -190,7 +189,7 @@ def render_pdf(
         card=card,
         trend=trend,
         average=by_period,
-        chart=Markup(_sized(svg)),  # noqa: S704 - matplotlib's SVG; the text in it is escaped by to_svg and matplotlib
+        chart=Markup(fit_width(svg)),  # noqa: S704 - matplotlib's SVG; the text in it is escaped by to_svg and matplotlib
         context=context,
         captions=CAPTIONS,
         unit_labels=UNIT_LABELS,
@@ -204,11 +203,6 @@ def render_pdf(
     )
     document = weasyprint.HTML(string=html, base_url=str(BASE), url_fetcher=URLFetcher(allowed_protocols=()))
     return document.write_pdf()
-
-
-def _sized(svg: str) -> str:
-    """Let the chart take the page's width (weasyprint keeps the viewBox's ratio)."""
-    return _SIZE.sub('width="100%"', svg, count=1)
 
 
 @functools.cache

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 
 import procrastinate
-import sqlalchemy as sa
 
 from kernel.uow import Actor
 from scoring import aggregates, mailing, service
@@ -35,10 +34,10 @@ def refresh_all(runtime) -> int:
 
 
 def recompute_all(runtime) -> int:
-    """Each tenant with suppliers: this month's and last month's scorecards (their
-    quarters and rolling twelve months) and the suppliers' grades; the rows written."""
+    """Each active tenant: this month's and last month's scorecards (their quarters and
+    rolling twelve months) and the suppliers' grades; the rows written."""
     with runtime.engine.connect() as connection:
-        tenant_ids = [row[0] for row in connection.execute(sa.text("select * from app.scorecard_tenants()"))]
+        tenant_ids = aggregates.active_tenants(connection)
     total = 0
     for tenant_id in tenant_ids:
         try:

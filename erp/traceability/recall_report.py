@@ -19,13 +19,17 @@ from datetime import datetime
 
 import weasyprint
 from babel.numbers import format_decimal
+from markupsafe import Markup
 from weasyprint.urls import URLFetcher
 
 from auth.signatures import MEANINGS
+from erp.coldchain import charts as coldchain_charts
+from erp.inventory import service as inventory
 from erp.traceability import recall as recalls
+from kernel.charts import fit_width
 from kernel.clock import utcnow
 from kernel.errors import N_
-from kernel.mail import default_templates, normalise_locale
+from kernel.mail import default_templates, normalise_locale, translator
 from kernel.settings import PROJECT_ROOT
 from tenants import service as tenants
 
@@ -88,7 +92,10 @@ CAPTIONS = {
     "changed": N_("The recall changed after it was signed."),
     "unsigned": N_("This recall is not closed: it has no closing signature yet."),
     "none": N_("None"),
+    "cold_chain": N_("Cold chain of the lots in scope"),
+    "cold_chain_lot": N_("Lot %(lot)s: temperature history"),
 }
+MAX_CHARTS = 12  # lots with a data logger shown; the rest are on their lots' pages
 
 
 def recall_pdf(uow, actor, *, recall_id: uuid.UUID, language: str | None, timezone: str = "UTC") -> tuple[bytes, str]:
@@ -97,6 +104,7 @@ def recall_pdf(uow, actor, *, recall_id: uuid.UUID, language: str | None, timezo
     tenant = tenants.own_organisation(uow)
     pdf = render_pdf(
         view,
+        cold_chain=_cold_chain(uow, actor, view, language=language, timezone=timezone or "UTC"),
         tenant_name=tenant.name if tenant else "",
         tenant_name_zh=tenant.name_zh if tenant else None,
         language=language,
@@ -106,6 +114,28 @@ def recall_pdf(uow, actor, *, recall_id: uuid.UUID, language: str | None, timezo
     return pdf, filename(view.recall)
 
 
+def _cold_chain(uow, actor, view: recalls.RecallView, *, language, timezone: str) -> list[tuple[str, Markup]]:
+    """The temperature history of each lot in scope that a data logger watched, as SVG
+    (limits drawn, excursions shaded), for the report. Empty for a reader without
+    cold-chain access."""
+    if not actor.permissions & {"coldchain.view", "lot.release"} and actor.kind != "system":
+        return []
+    lot_ids = list(dict.fromkeys(s.lot_id for s in view.lines if s.lot_id and s.included))
+    lots = inventory.lots_by_id(uow, ids=lot_ids)
+    translate = translator(language)
+    found = []
+    for lot_id in lot_ids:
+        if not coldchain_charts.bindings_of_lot(uow, lot_id=lot_id):
+            continue
+        history = coldchain_charts.lot_history(uow, actor, lot_id=lot_id)
+        title = translate(CAPTIONS["cold_chain_lot"], lot=lots[lot_id].number)
+        chart = fit_width(coldchain_charts.svg(history, title=title, translate=translate, timezone=timezone))
+        found.append((title, Markup(chart)))  # noqa: S704 - matplotlib's SVG, its text escaped
+        if len(found) == MAX_CHARTS:
+            break
+    return found
+
+
 def filename(recall) -> str:
     return f"recall-{recall.number}.pdf"
 
@@ -113,6 +143,7 @@ def filename(recall) -> str:
 def render_pdf(
     view: recalls.RecallView,
     *,
+    cold_chain: list[tuple[str, Markup]] = (),
     tenant_name: str,
     tenant_name_zh: str | None,
     language: str | None,
@@ -128,6 +159,7 @@ def render_pdf(
 
     html = env.get_template(TEMPLATE).render(
         v=view,
+        cold_chain=cold_chain,
         r=view.recall,
         c=CAPTIONS,
         chinese=chinese,

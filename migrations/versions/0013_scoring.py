@@ -168,18 +168,21 @@ def upgrade() -> None:
         tenant_rls(table, supplier_column='supplier_id')
         audited(table)
     op.execute("""
-CREATE FUNCTION app.scorecard_tenants() RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER
+-- The active tenants, for the scoring jobs, which start with no tenant in context (the
+-- tenant table has the owner's lookup policy; organisation has none, so it cannot be read
+-- here without a tenant).
+CREATE FUNCTION app.scoring_tenants() RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
-SELECT DISTINCT tenant_id FROM public.organisation WHERE kind = 'supplier' $$;
+SELECT id FROM public.tenant WHERE is_active ORDER BY id $$;
 """)
-    op.execute("REVOKE ALL ON FUNCTION app.scorecard_tenants() FROM PUBLIC")
+    op.execute("REVOKE ALL ON FUNCTION app.scoring_tenants() FROM PUBLIC")
     _new_permissions()
     app_role = context.config.attributes.get("app_role", "traceport_app")
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON scoring_setting, scoring_kpi_setting, scorecard_dispute, supplier_grade"
                f" TO {app_role}")
     # Recomputing rewrites a period's results.
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON scorecard_result TO {app_role}")
-    op.execute(f"GRANT EXECUTE ON FUNCTION app.scorecard_tenants() TO {app_role}")
+    op.execute(f"GRANT EXECUTE ON FUNCTION app.scoring_tenants() TO {app_role}")
 
 
 # The permissions this revision adds, given to the built-in roles of existing tenants as
@@ -211,7 +214,7 @@ END $$""")
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION app.scorecard_tenants()")
+    op.execute("DROP FUNCTION app.scoring_tenants()")
     op.drop_table('supplier_grade')
     op.drop_index('uq_scorecard_dispute_live', table_name='scorecard_dispute',
                   postgresql_where=sa.text("status in ('open', 'accepted')"))

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from migrations.support import AUDIT_ON_UPDATE, audited, tenant_rls
+from migrations.support import AUDIT_ON_UPDATE, audited, buyer_only, tenant_rls
 
 revision = '0014'
 down_revision = '0013'
@@ -376,6 +376,8 @@ def upgrade() -> None:
     op.create_check_constraint(op.f('ck_stock_movement_kind'), 'stock_movement', f"kind in {MOVEMENT_KINDS!r}")
     for table in TENANT_TABLES:
         tenant_rls(table)
+        if table != 'recall':  # a supplier reads the recall its notice belongs to
+            buyer_only(table)
     for table in SUPPLIER_TABLES:
         tenant_rls(table, supplier_column='supplier_id')
     for table in TENANT_TABLES + SUPPLIER_TABLES:

@@ -9,7 +9,7 @@ release time; the tenant's refresh watermark. Tenant row-level security and the
 supplier policy on all. Derived only, not audited: every row is recomputed from audited
 records by the refresh job (see scoring/aggregates.py); the application role rewrites
 them. scorecard_mailing records the monthly scorecard mail (once per supplier and
-period); it is audited. app.scoring_tenants() lists the active tenants for the scoring jobs, which start
+period); it is audited. app.scoring_tenants() (0013) lists the active tenants for the scoring jobs, which start
 with no tenant in context.
 """
 
@@ -88,21 +88,13 @@ def upgrade() -> None:
     # The monthly mail's record: who was sent what, once; a record, so audited.
     tenant_rls('scorecard_mailing', supplier_column='supplier_id')
     audited('scorecard_mailing')
-    op.execute("""
-CREATE FUNCTION app.scoring_tenants() RETURNS SETOF uuid LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
-SELECT id FROM public.tenant WHERE is_active ORDER BY id $$;
-""")
-    op.execute("REVOKE ALL ON FUNCTION app.scoring_tenants() FROM PUBLIC")
     app_role = context.config.attributes.get("app_role", "traceport_app")
     # Derived: the refresh job deletes and rewrites rows (no TRUNCATE: it works per tenant).
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON compliance_day, compliance_release, compliance_refresh TO {app_role}")
     op.execute(f"GRANT SELECT, INSERT ON scorecard_mailing TO {app_role}")
-    op.execute(f"GRANT EXECUTE ON FUNCTION app.scoring_tenants() TO {app_role}")
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION app.scoring_tenants()")
     op.drop_table('scorecard_mailing')
     op.drop_table('compliance_refresh')
     op.drop_index('ix_compliance_release_day', table_name='compliance_release')

@@ -157,3 +157,22 @@ def test_application_role_has_no_truncate_anywhere(admin):
 
 def test_models_and_migrations_agree(db_urls):
     migrate.check(db_urls)  # alembic check: raises when autogenerate finds a difference
+
+
+BUYER_ONLY = (
+    "customer", "production_run", "genealogy_link", "customer_shipment", "customer_shipment_line", "trace_snapshot",
+    "epcis_event", "storage_condition", "data_logger", "logger_binding", "reading_batch", "reading", "cold_chain_alert",
+)
+
+
+def test_the_tenants_own_records_are_empty_to_supplier_users(admin):
+    """Customers, genealogy, traces and cold-chain records carry no supplier column, so the
+    supplier policy cannot apply: a restrictive policy shuts supplier sessions out."""
+    restricted = {
+        name
+        for (name,) in admin.execute(
+            "select c.relname from pg_policy p join pg_class c on c.oid = p.polrelid"
+            " where p.polname = 'buyer_only' and not p.polpermissive"
+        )
+    }
+    assert set(BUYER_ONLY) <= restricted

@@ -79,7 +79,10 @@ def test_each_supplier_person_gets_the_pdf_in_their_language_once(tx, settings, 
                 ScorecardMailing.supplier_id == world.suppliers[0].id, ScorecardMailing.period_key == "2026-11"
             )
         )
-    assert recorded == 2
+    # As many as were mailed supplier 1's PDF: its two people here (a suite run that
+    # committed more members of the shared world's supplier 1 finds them too).
+    mailed = [m for m in mailbox if any(p.get_filename() == "scorecard-S1-2026-11.pdf" for p in m.iter_attachments())]
+    assert recorded == len(mailed) >= 2
 
 
 def test_a_period_without_scorecards_sends_nothing(tx, settings, world, mailbox):

@@ -144,3 +144,28 @@ def test_only_recall_runners_get_the_report(tx, world, who, settings):
         for person in ("viewer", "supplier1"):
             with pytest.raises(Forbidden):
                 recall_report.recall_pdf(uow, who[person], recall_id=recall.id, language="en")
+
+
+def test_the_report_shows_the_temperature_history_of_lots_a_logger_watched(tx, world, who):
+    from erp.coldchain import readings
+    from erp.coldchain import service as coldchain
+    from kernel.clock import utcnow
+
+    quality = who["quality"]
+    with tx.uow(tenant_id=world.tenant_id, actor=quality) as uow:
+        chain = make_chain(uow, who, world)
+        logger = coldchain.register_logger(uow, quality, code="DL-REPORT-1")
+        start = utcnow().replace(microsecond=0) - timedelta(hours=3)
+        coldchain.bind_logger(uow, quality, logger_id=logger.id, kind="lot", target_id=chain.component_lot.id, starts_at=start)
+        series = [(start + timedelta(minutes=10 * n), 5.0 + n % 3, None) for n in range(12)]
+        readings.ingest(uow, quality, logger_code="DL-REPORT-1", key="b1", readings=series)
+        recall = recalls.open_recall(
+            uow, quality, snapshot_id=chain.snapshot.id, title="Seal defect", reason="Leaking seals", classification="class_ii",
+        )  # fmt: skip
+        pdf = recall_report.recall_pdf(uow, quality, recall_id=recall.id, language="zh_Hans_CN")[0]
+        _keep("recall-cold-chain-zh.pdf", pdf)
+        text = _flat(_text(recall_report.recall_pdf(uow, quality, recall_id=recall.id, language="en")[0]))
+        watched, unwatched = chain.component_lot.number, chain.finished_lot.number
+    assert "Cold chain of the lots in scope" in text
+    assert f"Lot {watched}: temperature history" in text
+    assert f"Lot {unwatched}: temperature history" not in text  # no logger on it

@@ -570,3 +570,19 @@ def test_lists_page_and_other_tenants_see_nothing(tx, world, other_world, who):
             trace.get_shipment(uow, other, shipment_id=shipment_id)
         with pytest.raises(CustomerNotFound):
             trace.get_customer(uow, other, customer_id=shipped.customer_id)
+
+
+def test_a_supplier_session_sees_none_of_the_tenants_genealogy_or_customers(tx, world, who):
+    """Row-level security, below the services: the tenant's customers, production and
+    shipments are empty to a supplier user whatever is asked (buyer_only policy)."""
+    warehouse = who["warehouse"]
+    with tx.uow(tenant_id=world.tenant_id, actor=warehouse) as uow:
+        screws = released_component_lot(uow, world, warehouse, quantity="10")
+        pump = finished_lot(uow, warehouse, components=[(screws, "4")], quantity="2", serials=["S1", "S2"])
+        shipped_to_customer(uow, warehouse, pump, serials=["S1"])
+        uow.commit()
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        assert _counts(uow)[:4] != (0, 0, 0, 0)
+    with tx.uow(tenant_id=world.tenant_id, actor=who["supplier1"]) as uow:
+        assert _counts(uow)[:4] == (0, 0, 0, 0)
+        assert uow.scalar(sa.text("select count(*) from customer")) == 0
