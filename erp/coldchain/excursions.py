@@ -43,9 +43,10 @@ from sqlalchemy.orm.attributes import flag_modified
 from erp.coldchain import alerts as alerting
 from erp.coldchain import mkt
 from erp.coldchain.models import ColdChainAlert, DataLogger, LoggerBinding, StorageCondition
-from erp.coldchain.service import conditions_by_item, labels
+from erp.coldchain.service import labelled_condition, labels
 from erp.inventory import service as inventory
 from erp.inventory.models import Lot, Stock, StockMovement
+from erp.items.models import Item
 from erp.shipping.models import AsnLine, AsnPackage
 
 GONE = ("consumed", "shipped")
@@ -444,21 +445,31 @@ def lots_of_binding(uow, binding: LoggerBinding, *, since: datetime, until: date
 
 def conditions_of_lots(uow, *, lot_ids) -> dict[uuid.UUID, Limits]:
     """Each lot's item's storage condition, saved or from its label (lots of items with
-    neither are left out)."""
+    neither are left out). One query: it runs for every batch."""
     ids = list(lot_ids)
     if not ids:
         return {}
-    lots = uow.execute(sa.select(Lot.id, Lot.item_id).where(Lot.id.in_(ids))).all()
-    conditions = conditions_by_item(uow, item_ids={item_id for _, item_id in lots})
+    labelled = (
+        Item.id, Item.storage_temp_min_c, Item.storage_temp_max_c, Item.storage_humidity_min_pct,
+        Item.storage_humidity_max_pct, Item.max_excursion_minutes,
+    )  # fmt: skip
+    rows = uow.execute(
+        sa.select(Lot.id.label("lot_id"), StorageCondition, *labelled)
+        .join(Item, Item.id == Lot.item_id)
+        .outerjoin(StorageCondition, StorageCondition.item_id == Lot.item_id)
+        .where(Lot.id.in_(ids))
+    ).all()
     cache: dict[uuid.UUID, Limits] = {}
     found = {}
-    for lot_id, item_id in lots:
-        condition = conditions.get(item_id)
+    for row in rows:
+        condition = row.StorageCondition
         if condition is None:
-            continue
+            if all(v is None for v in row[3:7]):
+                continue
+            condition = labelled_condition(row)  # row has the item's id and storage fields
         if condition.id not in cache:
             cache[condition.id] = Limits.of(condition)
-        found[lot_id] = cache[condition.id]
+        found[row.lot_id] = cache[condition.id]
     return found
 
 

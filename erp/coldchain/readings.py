@@ -38,13 +38,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from auth.permissions import require, require_any
 from erp import tabular
 from erp.coldchain import excursions
 from erp.coldchain.errors import BatchKeyReused, LoggerNotFound, ReadingsInvalid
-from erp.coldchain.models import ColdChainAlert, Reading, ReadingBatch
-from erp.coldchain.service import logger_by_code, parse_time
+from erp.coldchain.models import ColdChainAlert, DataLogger, Reading, ReadingBatch
+from erp.coldchain.service import parse_time
 from erp.pagination import Page, check_limit, decode_cursor, encode_cursor
 from erp.tabular import EXTRA_CELLS, RowError
 from kernel.clock import utcnow
@@ -141,14 +143,19 @@ def ingest(
         raise ValidationFailed(errors={"readings": NO_READINGS})
     if len(readings) > MAX_READINGS:
         raise ValidationFailed(errors={"readings": TOO_MANY}, count=f"{MAX_READINGS:,}")
-    logger = logger_by_code(uow, code=str(logger_code or "").strip(), lock=True)
-    if logger is None:
+    # The logger, locked (one batch of a logger at a time), and a batch of this key it
+    # sent before, in one round trip: this runs for every batch.
+    found = uow.session.execute(
+        sa.select(DataLogger, ReadingBatch)
+        .outerjoin(ReadingBatch, sa.and_(ReadingBatch.logger_id == DataLogger.id, ReadingBatch.key == key))
+        .where(DataLogger.code == str(logger_code or "").strip())
+        .with_for_update(of=DataLogger)
+    ).first()
+    if found is None:
         raise LoggerNotFound()
+    logger, earlier = found
     batch_in = _checked(readings, now=now or utcnow())
     digest = hashlib.sha256(batch_in.canonical()).hexdigest()
-    earlier = uow.session.scalars(
-        sa.select(ReadingBatch).where(ReadingBatch.logger_id == logger.id, ReadingBatch.key == key)
-    ).first()
     if earlier is not None:
         if earlier.sha256 != digest:
             raise BatchKeyReused(key=key)
@@ -156,6 +163,7 @@ def ingest(
     known = _known(uow, logger, batch_in.parsed)
     fresh = batch_in.parsed[known:]
     batch = ReadingBatch(
+        tenant_id=uow.tenant_id,
         id=new_id(),
         logger_id=logger.id,
         key=key,
@@ -164,15 +172,23 @@ def ingest(
         first_at=fresh[0][0] if fresh else None,
         last_at=fresh[-1][0] if fresh else None,
         sha256=digest,
+        alerts=0,
         received_by=actor.user_id,
+        received_at=utcnow(),
     )
-    uow.add(batch)
-    uow.flush()
     if fresh:
-        stored = uow.execute(_INSERT, {"logger_id": logger.id, "batch_id": batch.id, **batch_in.arrays(known)})
-        if stored.rowcount != len(fresh):  # the batch row is not this logger's: never stored
-            raise RuntimeError(f"reading batch {batch.id} is not logger {logger.id}'s")
-        logger.last_reading_at = fresh[-1][0]
+        # The batch row, its readings and the logger's last reading in one statement (one
+        # round trip: this runs for every batch); the ORM then holds the batch as stored.
+        values = {c: getattr(batch, c) for c in _BATCH_COLUMNS}
+        stored = uow.scalar(_INSERT, values | {"last": fresh[-1][0], **batch_in.arrays(known)})
+        if stored != len(fresh):
+            raise RuntimeError(f"reading batch {batch.id}: {stored} of {len(fresh)} readings stored")
+        make_transient_to_detached(batch)
+        uow.add(batch)
+        set_committed_value(logger, "last_reading_at", fresh[-1][0])
+    else:
+        uow.add(batch)
+        uow.flush()
     raised = excursions.evaluate(uow, actor, logger=logger, readings=fresh)
     if raised:
         batch.alerts = len(raised)
@@ -186,11 +202,23 @@ def ingest(
 # erp/coldchain/models.py, Reading); instead the statement checks its references once:
 # it stores nothing unless the batch row exists and is the logger's (and reading_batch's
 # own foreign key says the logger exists).
+# The batch row, its readings (referring to it, so they cannot be stored without it: the
+# reading table has no foreign keys, see Reading) and the logger's last reading, in one
+# statement; it answers how many readings it stored.
+_BATCH_COLUMNS = (
+    "id", "logger_id", "key", "source", "count", "first_at", "last_at", "sha256", "alerts", "received_by", "received_at",
+)  # fmt: skip
 _INSERT = sa.text(
-    'INSERT INTO "reading" (logger_id, batch_id, recorded_at, temperature, humidity)'
-    " SELECT :logger_id, :batch_id, r.at, r.t, r.h"
-    " FROM unnest(CAST(:at AS timestamptz[]), CAST(:t AS numeric[]), CAST(:h AS numeric[])) AS r(at, t, h)"
-    " WHERE EXISTS (SELECT FROM reading_batch b WHERE b.id = :batch_id AND b.logger_id = :logger_id)"
+    "WITH batch AS ("
+    f" INSERT INTO reading_batch ({', '.join(_BATCH_COLUMNS)})"
+    f" VALUES ({', '.join(':' + c for c in _BATCH_COLUMNS)}) RETURNING id, logger_id),"
+    " stored AS ("
+    ' INSERT INTO "reading" (logger_id, batch_id, recorded_at, temperature, humidity)'
+    " SELECT batch.logger_id, batch.id, r.at, r.t, r.h"
+    " FROM batch, unnest(CAST(:at AS timestamptz[]), CAST(:t AS numeric[]), CAST(:h AS numeric[])) AS r(at, t, h)"
+    " RETURNING 1)"
+    " UPDATE data_logger SET last_reading_at = :last, updated_at = now() WHERE id = :logger_id"
+    " RETURNING (SELECT count(*) FROM stored)"
 )
 
 

@@ -123,3 +123,18 @@ def test_the_demo_loggers_export_puts_the_pouches_lot_on_hold(tx):
         statuses = set(uow.session.scalars(on_hand))
     assert [a.kind for a in got.alerts] == ["temperature_high"]
     assert statuses == {"on_hold"}
+
+
+def test_the_epcis_export_of_the_demo_pump_lot_validates(tx):
+    from erp.traceability import demo as traced_demo
+    from erp.traceability.epcis import export, schema
+
+    demo.seed(tx)
+    with tx.uow() as uow:
+        tenant_id = tenants.tenant_id_by_slug(uow, slug="demo")
+    with tx.uow(tenant_id=tenant_id, actor=Actor.system("test")) as uow:
+        document = export.export_document(uow, Actor.system("test"), lot=traced_demo.PUMP_LOT)
+    events = document["epcisBody"]["eventList"]
+    assert schema.problems(document) == {}
+    assert {e["type"] for e in events} >= {"TransformationEvent", "ObjectEvent"}
+    assert sum(e.get("bizStep") in ("shipping", "urn:epcglobal:cbv:bizstep:shipping") for e in events) == 2  # two customers
