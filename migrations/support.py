@@ -142,3 +142,21 @@ $$;
 {_whole_row_trigger("on_delete", "old_rows", "D", "old_values")}
 {AUDIT_ON_UPDATE}
 """
+
+
+def grant_new_permissions(new: dict[str, list[str]]) -> None:
+    """Give the permissions a revision adds to the built-in roles of existing tenants, as
+    auth.permissions.DEFAULT_ROLES gives them to new ones; roles a tenant edited keep
+    their edits and gain only these."""
+    for key, permissions in new.items():
+        op.execute(f"""
+DO $$
+DECLARE t uuid;
+BEGIN
+  FOR t IN SELECT id FROM tenant LOOP
+    PERFORM set_config('app.tenant_id', t::text, true);
+    UPDATE role SET permissions = ARRAY(SELECT DISTINCT unnest(permissions || ARRAY{permissions!r}::varchar[]) ORDER BY 1)
+      WHERE key = '{key}' AND is_builtin;
+  END LOOP;
+  PERFORM set_config('app.tenant_id', '', true);
+END $$""")

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from migrations.support import audited, tenant_rls
+from migrations.support import audited, grant_new_permissions, tenant_rls
 
 revision = '0011'
 down_revision = '0010'
@@ -242,7 +242,7 @@ def upgrade() -> None:
                   'nonconformance', 'lot_release'):
         tenant_rls(table, supplier_column='supplier_id')
         audited(table)
-    _new_permissions()
+    grant_new_permissions(NEW_PERMISSIONS)
     app_role = context.config.attributes.get("app_role", "traceport_app")
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON location, inspection_plan, receipt, stock, inspection, nonconformance TO {app_role}")
     # Scans can be undone while the receipt is open.
@@ -258,21 +258,6 @@ NEW_PERMISSIONS = {
     "quality": ["inspection.record", "lot.release", "stock.view"],
     "warehouse": ["stock.view", "stock.move"],
 }
-
-
-def _new_permissions() -> None:
-    for key, permissions in NEW_PERMISSIONS.items():
-        op.execute(f"""
-DO $$
-DECLARE t uuid;
-BEGIN
-  FOR t IN SELECT id FROM tenant LOOP
-    PERFORM set_config('app.tenant_id', t::text, true);
-    UPDATE role SET permissions = ARRAY(SELECT DISTINCT unnest(permissions || ARRAY{permissions!r}::varchar[]) ORDER BY 1)
-      WHERE key = '{key}' AND is_builtin;
-  END LOOP;
-  PERFORM set_config('app.tenant_id', '', true);
-END $$""")
 
 
 def downgrade() -> None:

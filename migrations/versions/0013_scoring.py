@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from migrations.support import audited, tenant_rls
+from migrations.support import audited, grant_new_permissions, tenant_rls
 
 revision = '0013'
 down_revision = '0012'
@@ -176,7 +176,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 SELECT id FROM public.tenant WHERE is_active ORDER BY id $$;
 """)
     op.execute("REVOKE ALL ON FUNCTION app.scoring_tenants() FROM PUBLIC")
-    _new_permissions()
+    grant_new_permissions(NEW_PERMISSIONS)
     app_role = context.config.attributes.get("app_role", "traceport_app")
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON scoring_setting, scoring_kpi_setting, scorecard_dispute, supplier_grade"
                f" TO {app_role}")
@@ -196,21 +196,6 @@ NEW_PERMISSIONS = {
     "supplier_admin": ["scorecard.view"],
     "supplier_user": ["scorecard.view"],
 }
-
-
-def _new_permissions() -> None:
-    for key, permissions in NEW_PERMISSIONS.items():
-        op.execute(f"""
-DO $$
-DECLARE t uuid;
-BEGIN
-  FOR t IN SELECT id FROM tenant LOOP
-    PERFORM set_config('app.tenant_id', t::text, true);
-    UPDATE role SET permissions = ARRAY(SELECT DISTINCT unnest(permissions || ARRAY{permissions!r}::varchar[]) ORDER BY 1)
-      WHERE key = '{key}' AND is_builtin;
-  END LOOP;
-  PERFORM set_config('app.tenant_id', '', true);
-END $$""")
 
 
 def downgrade() -> None:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from migrations.support import AUDIT_ON_UPDATE, audited, buyer_only, tenant_rls
+from migrations.support import AUDIT_ON_UPDATE, audited, buyer_only, grant_new_permissions, tenant_rls
 
 revision = '0014'
 down_revision = '0013'
@@ -395,7 +395,7 @@ UNION
 SELECT tenant_id FROM public.asn WHERE status IN ('submitted', 'in_transit') AND expected_arrival < as_of $$;
 """)
     op.execute("REVOKE ALL ON FUNCTION app.coldchain_tenants(date) FROM PUBLIC")
-    _new_permissions()
+    grant_new_permissions(NEW_PERMISSIONS)
     # Update events pair old and new rows by a hash join now (migrations/support.py).
     op.execute(AUDIT_ON_UPDATE.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"))
     app_role = context.config.attributes.get("app_role", "traceport_app")
@@ -429,21 +429,6 @@ NEW_PERMISSIONS = {
     "supplier_admin": ["recall.acknowledge"],
     "supplier_user": ["recall.acknowledge"],
 }
-
-
-def _new_permissions() -> None:
-    for key, permissions in NEW_PERMISSIONS.items():
-        op.execute(f"""
-DO $$
-DECLARE t uuid;
-BEGIN
-  FOR t IN SELECT id FROM tenant LOOP
-    PERFORM set_config('app.tenant_id', t::text, true);
-    UPDATE role SET permissions = ARRAY(SELECT DISTINCT unnest(permissions || ARRAY{permissions!r}::varchar[]) ORDER BY 1)
-      WHERE key = '{key}' AND is_builtin;
-  END LOOP;
-  PERFORM set_config('app.tenant_id', '', true);
-END $$""")
 
 
 def downgrade() -> None:
