@@ -524,6 +524,20 @@ def readings_in(
     return Page(items=rows, next_cursor=encode_cursor(rows[-1].recorded_at, rows[-1].logger_id) if more else None)
 
 
+def stored_between(uow, *, logger_id: uuid.UUID, starts_at: datetime, ends_at: datetime | None) -> list[tuple]:
+    """A logger's stored readings of a period, oldest first, as a batch is read:
+    (recorded_at, temperature, humidity) with floats."""
+    query = sa.select(Reading.recorded_at, Reading.temperature, Reading.humidity).where(
+        Reading.logger_id == logger_id, Reading.recorded_at >= starts_at
+    )
+    if ends_at is not None:
+        query = query.where(Reading.recorded_at < ends_at)
+    return [
+        (at, None if t is None else float(t), None if h is None else float(h))
+        for at, t, h in uow.execute(query.order_by(Reading.recorded_at)).all()
+    ]
+
+
 def series(uow, *, windows: Sequence[Window], points: int = 2000) -> list[tuple[datetime, float | None, float | None]]:
     """The readings of the windows for a chart: all of them up to `points`, else the
     lowest and highest of each of `points`/2 equal stretches of time (peaks stay)."""

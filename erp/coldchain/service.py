@@ -335,6 +335,13 @@ def bind_logger(
         binding.asn_id = uow.scalar(sa.select(AsnPackage.asn_id).where(AsnPackage.id == target))
     uow.add(binding)
     uow.flush()
+    if logger.last_reading_at is not None and start <= logger.last_reading_at:
+        # Bound after the fact (the logger's export arrived first): its stored readings of
+        # the period are read against the binding now, as a new batch would be.
+        from erp.coldchain import excursions, readings  # they import this module
+
+        stored = readings.stored_between(uow, logger_id=logger.id, starts_at=start, ends_at=end)
+        excursions.evaluate(uow, actor, logger=logger, readings=stored)
     return binding
 
 

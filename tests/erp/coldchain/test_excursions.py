@@ -296,3 +296,16 @@ def test_an_item_with_storage_conditions_on_its_label_is_watched_without_a_saved
         uow.session.expunge_all()
     bind_lot(tx, world, people_["warehouse"], calm, other.lot)
     assert send(tx, world, people_["warehouse"], calm, series([4, 5, 6, 7]), now=NOW).alerts == []
+
+
+def test_a_logger_bound_after_its_readings_arrived_reads_them_at_once(tx, world, people_):
+    """The export came before anyone bound the logger: binding it to the lot from a
+    start in the past reads the stored readings of that period against the lot."""
+    received, _ = cold_lot(tx, world, people_, minutes=30)
+    box = logger(tx, world, people_["warehouse"])
+    send(tx, world, people_["warehouse"], box, series([4, 9, 11, 12.5, 10, 9, 5]), now=NOW)  # unbound: nothing to read
+    assert alerts(tx, world, ColdChainAlert.logger_id == box.id) == []
+    bind_lot(tx, world, people_["warehouse"], box, received.lot)  # from T0, before the readings
+    [alert] = alerts(tx, world, ColdChainAlert.logger_id == box.id)
+    assert alert.kind == "temperature_high" and alert.minutes == 50
+    assert {s.status for s in rows(tx, world, Stock, Stock.lot_id == received.lot.id)} == {"on_hold"}
