@@ -52,6 +52,19 @@ def buyer_only(table: str) -> None:
     )
 
 
+def buyer_writes(table: str, commands: tuple[str, ...] = ("INSERT", "UPDATE", "DELETE")) -> None:
+    """Restrictive policies for rows a supplier may read but never write (its grade, its
+    computed scorecards, the decision on its dispute): with a supplier in context these
+    commands find or admit no row."""
+    buyer = f"{SUPPLIER} IS NULL"
+    for command in commands:
+        clauses = {"INSERT": f"WITH CHECK ({buyer})", "UPDATE": f"USING ({buyer}) WITH CHECK ({buyer})"}
+        op.execute(
+            f"CREATE POLICY buyer_writes_{command.lower()} ON {table} AS RESTRICTIVE FOR {command}"
+            f" {clauses.get(command, f'USING ({buyer})')}"
+        )
+
+
 def audited(table: str, *, tenant_column: str = "tenant_id", redact: tuple[str, ...] = ()) -> None:
     """Statement-level audit triggers with transition tables: one INSERT ... SELECT per
     statement, however many rows, so bulk writes stay cheap."""

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from migrations.support import audited, grant_new_permissions, tenant_rls
+from migrations.support import audited, buyer_writes, grant_new_permissions, tenant_rls
 
 revision = '0013'
 down_revision = '0012'
@@ -167,6 +167,10 @@ def upgrade() -> None:
     for table in ('scorecard_result', 'scorecard_dispute', 'supplier_grade'):
         tenant_rls(table, supplier_column='supplier_id')
         audited(table)
+    # A supplier reads its grade and scorecards and raises disputes; it writes nothing else.
+    buyer_writes('scorecard_result')
+    buyer_writes('supplier_grade')
+    buyer_writes('scorecard_dispute', commands=("UPDATE", "DELETE"))
     op.execute("""
 -- The active tenants, for the scoring jobs, which start with no tenant in context (the
 -- tenant table has the owner's lookup policy; organisation has none, so it cannot be read

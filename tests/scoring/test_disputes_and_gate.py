@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from erp.purchasing import confirmation as po
 from erp.suppliers import service as suppliers
@@ -167,3 +168,17 @@ def test_recompute_writes_the_grade_of_the_last_twelve_complete_months(tx, world
         assert grade.period_key == gate_period.key and grade.grade == "D" and grade.action == "approval"
         assert none.grade is None and none.action == "none"  # no data: no grade, no action
     assert gate_period.end <= today
+
+
+def test_a_supplier_session_cannot_rewrite_its_own_grade(tx, world, who):
+    """Below the services: the supplier reads its grade but an UPDATE in its session
+    touches nothing (buyer_writes policies; nobody may DELETE it), so a bug cannot lift
+    a block."""
+    from erp.suppliers.models import SupplierGrade
+
+    _grade(tx, world, "block")
+    with tx.uow(tenant_id=world.tenant_id, actor=who["supplier1"]) as uow:
+        assert uow.scalar(sa.select(SupplierGrade.action)) == "block"  # it may read it
+        assert uow.execute(sa.update(SupplierGrade).values(action="none")).rowcount == 0
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        assert uow.scalar(sa.select(SupplierGrade.action).where(SupplierGrade.supplier_id == world.suppliers[0].id)) == "block"
