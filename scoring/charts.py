@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Sequence
-from contextlib import contextmanager
 from decimal import Decimal
 
 from kernel.charts import FONT_FAMILY, LIMIT_COLOUR, PALETTE, figure, to_svg
@@ -30,17 +29,6 @@ WIDTH = 7.0
 HEIGHT = 3.0
 AVERAGE_COLOUR = PALETTE[5]
 EMPTY_COLOUR = "#777777"
-
-
-@contextmanager
-def _fonts():
-    """kernel.charts.to_svg sets the font family when it saves, but text objects take
-    their font when they are made: without this, Chinese labels are measured with a
-    Latin font (wrong widths, a warning per glyph)."""
-    from matplotlib import rc_context
-
-    with rc_context({"font.family": FONT_FAMILY}):
-        yield
 
 
 def _limits(ax, limits) -> None:
@@ -92,11 +80,6 @@ def trend_chart(
     `average` over the same periods (matched by label). `limits`: horizontal reference
     lines (value, label), such as grade thresholds or a target. `no_data` is written
     across an empty chart when no point has a value. `size`: inches (width, height)."""
-    with _fonts():
-        return _trend(points, average, title, description, y_label, limits, series_label, average_label, no_data, y_range, size)
-
-
-def _trend(points, average, title, description, y_label, limits, series_label, average_label, no_data, y_range, size) -> str:
     labels = [label for label, _ in points]
     values = [_float(v) for _, v in points]
     by_label = dict(average)
@@ -141,11 +124,6 @@ def bar_chart(
 ) -> str:
     """Vertical bars ((label, value), in the order given), each with its value written
     above it; a None value leaves its slot empty. `integer`: counts (whole ticks)."""
-    with _fonts():
-        return _bars(bars, title, description, y_label, no_data, colours, integer)
-
-
-def _bars(bars, title, description, y_label, no_data, colours, integer) -> str:
     labels = [label for label, _ in bars]
     values = [_float(v) for _, v in bars]
     fig, ax = figure(width=WIDTH, height=HEIGHT)

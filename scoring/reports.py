@@ -13,7 +13,6 @@ fonts the system's ("Noto Sans CJK SC" carries Latin and Chinese alike).
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,14 +22,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 import weasyprint
 from babel.numbers import format_decimal
-from babel.support import Translations
 from markupsafe import Markup
 from weasyprint.urls import URLFetcher
 
 from kernel.charts import fit_width
 from kernel.clock import utcnow
 from kernel.errors import N_
-from kernel.mail import TRANSLATIONS_DIR, default_templates, normalise_locale
+from kernel.mail import default_templates, normalise_locale, translator
 from kernel.settings import PROJECT_ROOT
 from scoring import charts
 from scoring import service as scoring
@@ -158,7 +156,7 @@ def render_pdf(
     """The PDF of `card` with its trend, from plain data (no database)."""
     locale = normalise_locale(language)
     env = default_templates().environment(locale)
-    translate = _gettext(locale)
+    translate = translator(locale)
     chinese = locale == "zh_Hans_CN"
 
     def num(value, digits: int = 1) -> str:
@@ -203,19 +201,3 @@ def render_pdf(
     )
     document = weasyprint.HTML(string=html, base_url=str(BASE), url_fetcher=URLFetcher(allowed_protocols=()))
     return document.write_pdf()
-
-
-@functools.cache
-def _translations(locale: str) -> Translations:
-    return Translations.load(str(TRANSLATIONS_DIR), [locale])
-
-
-def _gettext(locale: str):
-    """gettext with %(name)s parameters, outside a template (the chart's words)."""
-    translations = _translations(locale)
-
-    def gettext(message: str, **params) -> str:
-        text = translations.gettext(message)
-        return text % params if params else text
-
-    return gettext

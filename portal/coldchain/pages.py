@@ -34,10 +34,6 @@ CONDITION_FIELDS = (
 )
 
 
-def _translate(message: str, **params) -> str:
-    return gettext(message, **params)
-
-
 def _zone() -> str:
     return str(get_timezone() or "UTC")
 
@@ -118,7 +114,7 @@ def binding_chart(binding_id: uuid.UUID):
     lots = inventory.lots_by_id(uow, ids=watched)
     found = charts.history(uow, actor, bindings=[binding], item_ids=[lot.item_id for lot in lots.values()])
     title = gettext(charts.TITLE_BINDING, logger=logger.code)
-    return _svg(charts.svg(found, title=title, translate=_translate, timezone=_zone()))
+    return _svg(charts.svg(found, title=title, translate=gettext, timezone=_zone()))
 
 
 # --- loggers and bindings --------------------------------------------------------------------
@@ -308,7 +304,7 @@ def lot_chart(lot_id: uuid.UUID):
     uow = request_uow()
     found = inventory.get_lot(uow, lot_id=lot_id)
     history = charts.lot_history(uow, current_user.actor, lot_id=found.id)
-    return _svg(charts.svg(history, title=gettext(charts.TITLE_LOT, lot=found.number), translate=_translate, timezone=_zone()))
+    return _svg(charts.svg(history, title=gettext(charts.TITLE_LOT, lot=found.number), translate=gettext, timezone=_zone()))
 
 
 @blueprint.get("/asns/<uuid:asn_id>")
@@ -334,4 +330,4 @@ def shipment_chart(asn_id: uuid.UUID):
     if number is None:
         raise AsnNotFound()
     history = charts.asn_history(uow, current_user.actor, asn_id=asn_id)
-    return _svg(charts.svg(history, title=gettext(charts.TITLE_ASN, asn=number), translate=_translate, timezone=_zone()))
+    return _svg(charts.svg(history, title=gettext(charts.TITLE_ASN, asn=number), translate=gettext, timezone=_zone()))
