@@ -16,8 +16,12 @@ pytestmark = pytest.mark.e2e
 
 
 def scan(page, code: str) -> str:
+    """One scan, read once its answer is on the page: htmx swaps the form with the result,
+    so the next scan must not start while the previous one is still in flight (its swap
+    would empty the box being typed into)."""
     page.get_by_label("Scan a package or unit label").fill(code)
-    page.get_by_label("Scan a package or unit label").press("Enter")
+    with page.expect_response(lambda response: response.url.endswith("/scan")):
+        page.get_by_label("Scan a package or unit label").press("Enter")
     page.wait_for_load_state()
     page.wait_for_selector(".scan-result")
     return page.locator(".scan-result").inner_text()
