@@ -15,6 +15,10 @@ order lines, counted and the on-time deliveries summed per supplier and month).
 
 daily (information): what the daily job recomputes (this month and the last, their
 quarters and rolling years: 13 months of data), against the GROUP BY of its span.
+
+slices (information): a receiving site's list of every supplier's scorecard for the last
+rolling twelve months, and one supplier's breakdown by site and category - computed
+live, as the pages do - against reading the stored list of the same period.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from erp.items.models import Item
 from kernel.clock import utcnow
 from kernel.uow import Actor
 from scoring import service as scoring
+from scoring.compute import EVERYTHING, Slice
 from scoring.periods import last_periods, period_of
 from tenants import service as tenants
 
@@ -97,7 +102,32 @@ def run(b: Bench) -> None:
         "s",
         note="baseline: GROUP BY over the 13 months it reads",
     )
+    # A slice (one receiving site: here every receipt's) is computed live, never stored:
+    # the suppliers' list of the last rolling twelve months for it, and one supplier's
+    # scorecard with its breakdown, against the stored list of the same period.
+    last_r12 = scoring.gate_period(today)
+    stored, _ = _median(lambda: _listed(runtime, tenant_id, last_r12, EVERYTHING))
+    sliced, _ = _median(lambda: _listed(runtime, tenant_id, last_r12, Slice(site_id=site_id)))
+    b.info(SECTION, "suppliers' list of one site, rolling 12 months (live)", sliced, stored, "s",
+           note="baseline: the stored list of the same period")
+    card, _ = _median(lambda: _breakdown(runtime, tenant_id, supplier_ids[0], last_r12))
+    b.info(SECTION, "one supplier's breakdown by site and category, rolling 12 months (live)", card, stored, "s",
+           note="baseline: the stored list of the same period")
     b.details[SECTION] = {"suppliers": suppliers, "receipts": receipts, **counts}
+
+
+def _listed(runtime, tenant_id, period, part) -> tuple[float, int]:
+    with runtime.uow(tenant_id=tenant_id, actor=SYSTEM) as uow:
+        started = time.perf_counter()
+        page = scoring.scorecards(uow, SYSTEM, period=period, part=part)
+        return time.perf_counter() - started, len(page.items)
+
+
+def _breakdown(runtime, tenant_id, supplier_id, period) -> tuple[float, int]:
+    with runtime.uow(tenant_id=tenant_id, actor=SYSTEM) as uow:
+        started = time.perf_counter()
+        rows = scoring.breakdown(uow, SYSTEM, supplier_id=supplier_id, period=period)
+        return time.perf_counter() - started, len(rows)
 
 
 def _median(measure) -> tuple[float, int]:

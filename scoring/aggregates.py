@@ -20,7 +20,10 @@ What a day counts (each by its own event's UTC day):
 - lots_inspected / lots_rejected: incoming inspections completed that day / of them,
   those with a rejected quantity;
 - nonconformances: nonconformances opened that day;
-- lots_released: lots first released that day (their times are in ComplianceRelease).
+- lots_released: lots first released that day (their times are in ComplianceRelease);
+- lots_returned / lots_reworked: lots (of an item) sent back to their supplier / put back
+  into quarantine for rework that day by a nonconformance's disposition
+  (erp.receiving.disposition), at the site of the stock they left.
 
 Refresh (`refresh`): the days of events since the last watermark, the days of older
 records changed since then (a nonconformance closed, an inspection completed late),
@@ -43,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects.postgresql import insert
 
+from erp.inventory.models import Location, StockMovement
 from erp.items.models import Item
 from erp.receiving.models import Inspection, LotRelease, Nonconformance, Receipt, ReceiptLine
 from kernel.models import Base, TenantOwned, tenant_fk
@@ -51,6 +55,11 @@ from kernel.models import Base, TenantOwned, tenant_fk
 # created_at / updated_at before the refresh's start: re-reading this much before the
 # watermark catches it.
 MARGIN = timedelta(minutes=30)
+COUNTERS = (
+    "lots_received", "lots_inspected", "lots_rejected", "nonconformances", "lots_released", "lots_returned", "lots_reworked",
+)
+# Stock movements of a disposition, by the counter they feed.
+DISPOSED = {"return": "lots_returned", "rework": "lots_reworked"}
 
 
 class ComplianceDay(TenantOwned, Base):
@@ -73,6 +82,8 @@ class ComplianceDay(TenantOwned, Base):
     lots_rejected: orm.Mapped[int] = orm.mapped_column(server_default="0")
     nonconformances: orm.Mapped[int] = orm.mapped_column(server_default="0")
     lots_released: orm.Mapped[int] = orm.mapped_column(server_default="0")
+    lots_returned: orm.Mapped[int] = orm.mapped_column(server_default="0")
+    lots_reworked: orm.Mapped[int] = orm.mapped_column(server_default="0")
 
 
 class ComplianceRelease(TenantOwned, Base):
@@ -159,6 +170,8 @@ def _changed_days(uow, since: datetime) -> set[date]:
         sa.select(_day(Inspection.completed_at)).where(Inspection.updated_at >= since, Inspection.completed_at.is_not(None)),
         sa.select(_day(Nonconformance.created_at)).where(Nonconformance.updated_at >= since),
         sa.select(_day(LotRelease.decided_at)).where(LotRelease.decided_at >= since),
+        # Movements are insert-only: a disposition's day is the day it was recorded.
+        sa.select(_day(StockMovement.moved_at)).where(StockMovement.moved_at >= since, StockMovement.kind.in_(DISPOSED)),
     ]
     found = uow.session.scalars(sa.union(*queries)).all()
     return {d for d in found if d is not None}
@@ -170,7 +183,7 @@ def _lot_or_item():
 
 
 def _sources(days: list[date] | None):
-    """One row per counted event: (day, supplier, site, category, five counters)."""
+    """One row per counted event: (day, supplier, site, category, the COUNTERS)."""
     zero = sa.literal(0)
     received = (
         sa.select(
@@ -185,6 +198,8 @@ def _sources(days: list[date] | None):
             zero.label("lots_rejected"),
             zero.label("nonconformances"),
             zero.label("lots_released"),
+            zero.label("lots_returned"),
+            zero.label("lots_reworked"),
         )
         .select_from(Receipt)
         .join(ReceiptLine, sa.and_(ReceiptLine.tenant_id == Receipt.tenant_id, ReceiptLine.receipt_id == Receipt.id))
@@ -200,6 +215,8 @@ def _sources(days: list[date] | None):
             zero,
             sa.func.count(),
             sa.func.count().filter(Inspection.rejected_quantity > 0),
+            zero,
+            zero,
             zero,
             zero,
         )
@@ -221,6 +238,8 @@ def _sources(days: list[date] | None):
             zero,
             zero,
             sa.func.count(),
+            zero,
+            zero,
             zero,
         )
         .select_from(Nonconformance)
@@ -246,7 +265,34 @@ def _sources(days: list[date] | None):
             zero,
             zero,
             sa.func.count(),
+            zero,
+            zero,
         )
+        .group_by(sa.text("1, 2, 3, 4"))
+    )
+    lot = sa.func.coalesce(StockMovement.lot_id, StockMovement.item_id)
+    disposed = (
+        sa.select(
+            _day(StockMovement.moved_at).label("day"),
+            StockMovement.supplier_id,
+            Location.site_id,
+            Item.category,
+            zero,
+            zero,
+            zero,
+            zero,
+            zero,
+            *(
+                sa.func.count(sa.distinct(lot)).filter(StockMovement.kind == kind)
+                for kind, _ in sorted(DISPOSED.items(), key=lambda pair: COUNTERS.index(pair[1]))
+            ),
+        )
+        .select_from(StockMovement)
+        .join(Item, sa.and_(Item.tenant_id == StockMovement.tenant_id, Item.id == StockMovement.item_id))
+        .outerjoin(
+            Location, sa.and_(Location.tenant_id == StockMovement.tenant_id, Location.id == StockMovement.from_location_id)
+        )
+        .where(StockMovement.kind.in_(DISPOSED), StockMovement.reference_kind == "nonconformance")
         .group_by(sa.text("1, 2, 3, 4"))
     )
     if days is not None:
@@ -254,7 +300,8 @@ def _sources(days: list[date] | None):
         inspected = inspected.where(_day(Inspection.completed_at).in_(days))
         nonconforming = nonconforming.where(_day(Nonconformance.created_at).in_(days))
         released = released.where(_day(first.c.released_at).in_(days))
-    return sa.union_all(received, inspected, nonconforming, released).subquery()
+        disposed = disposed.where(_day(StockMovement.moved_at).in_(days))
+    return sa.union_all(received, inspected, nonconforming, released, disposed).subquery()
 
 
 def _first_releases():
@@ -300,7 +347,7 @@ def _rewrite_days(uow, days: list[date] | None) -> int:
         delete = delete.where(table.c.day.in_(days))
     uow.execute(delete)
     source = _sources(days)
-    counters = ("lots_received", "lots_inspected", "lots_rejected", "nonconformances", "lots_released")
+    counters = COUNTERS
     select = sa.select(
         sa.func.gen_random_uuid(),
         source.c.day,

@@ -14,7 +14,7 @@ otif                on time and the PO line complete after it / deliveries      
 lot_acceptance      inspected lots with nothing rejected / inspected lots          %
 ppm                 rejected quantity / inspected lots' quantity                   x 1,000,000
 nc_per_100          nonconformances opened / closed receipts                       x 100
-returns             (no return-to-supplier record yet: always no data)             %
+returns             quantity returned to the supplier / quantity received          %
 ack_time            hours from issue to acknowledgement / acknowledged orders      hours
 ack_in_target       acknowledged within target / orders acknowledged, or unacknowledged past the target   %
 asn_accuracy        receipts against a ship notice with no discrepancy / receipts  %
@@ -22,6 +22,11 @@ asn_timeliness      receipts whose ship notice was submitted before arrival / re
 cert_compliance     obligation-days met by a valid certificate / obligation-days   %
 qms_certified       ISO 13485 certificate valid at the period's end (1 / 1)        %
 scar_responsiveness (no SCARs yet: always no data)                                 %
+
+A return is a nonconformance's disposition "return to supplier"
+(erp.receiving.disposition): its quantity counts in the month it left, against the
+quantity received on closed receipts that month (as nonconformances count against that
+month's receipts).
 
 A delivery is what one closed receipt brought of one PO line (through the ship notice
 line); it arrived on the receipt's start day, was due on the line's confirmed (promised)
@@ -44,7 +49,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
@@ -60,9 +65,30 @@ from tenants import service as tenants
 
 ZERO = Decimal(0)
 MILLION = Decimal(1_000_000)
-HOOKS = ("returns", "scar_responsiveness")
+HOOKS = ("scar_responsiveness",)
 
 Facts = dict[str, list[Decimal]]  # kpi -> [numerator, denominator]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A part of a supplier's business: what was received at one of the tenant's sites,
+    or of one category of items, or both. Orders count at their ship-to site and with
+    any line of the category; receipts with any line of it. Certificates belong to the
+    supplier: they count the same in every slice."""
+
+    site_id: uuid.UUID | None = None
+    category: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.site_id is not None or self.category is not None
+
+    @property
+    def filters(self) -> dict:
+        return {"site_id": self.site_id, "category": self.category}
+
+
+EVERYTHING = Slice()
 
 
 def _q(value: Decimal, places: str = "0.01") -> Decimal:
@@ -83,8 +109,8 @@ def excluded(kpi: str, ref_id, ref_sub_id=None):
 # --- the rows behind each KPI (shared by the monthly sums and the evidence) ---------------
 
 
-def delivery_rows(rules: Rules, *, start: date, end: date, supplier_ids=None):
-    d = receiving_facts.deliveries(supplier_ids=supplier_ids, before=end).subquery("d")
+def delivery_rows(rules: Rules, *, start: date, end: date, supplier_ids=None, part: Slice = EVERYTHING):
+    d = receiving_facts.deliveries(supplier_ids=supplier_ids, before=end, **part.filters).subquery("d")
     late = (d.c.day - d.c.due).label("days_late")
     on_time = sa.and_(late >= -rules.early_days, late <= rules.late_days)
     in_full = d.c.received_to_date >= d.c.ordered
@@ -99,8 +125,8 @@ def delivery_rows(rules: Rules, *, start: date, end: date, supplier_ids=None):
     ).where(d.c.day >= start, d.c.day < end)
 
 
-def inspection_rows(*, start: date, end: date, supplier_ids=None, detail: bool = False):
-    i = receiving_facts.inspections(supplier_ids=supplier_ids, detail=detail).subquery("i")
+def inspection_rows(*, start: date, end: date, supplier_ids=None, detail: bool = False, part: Slice = EVERYTHING):
+    i = receiving_facts.inspections(supplier_ids=supplier_ids, detail=detail, **part.filters).subquery("i")
     return sa.select(
         i,
         (i.c.rejected_quantity == 0).label("accepted"),
@@ -109,8 +135,8 @@ def inspection_rows(*, start: date, end: date, supplier_ids=None, detail: bool =
     ).where(i.c.day >= start, i.c.day < end)
 
 
-def receipt_rows(*, start: date, end: date, supplier_ids=None, detail: bool = False):
-    r = receiving_facts.receipts(supplier_ids=supplier_ids, detail=detail).subquery("r")
+def receipt_rows(*, start: date, end: date, supplier_ids=None, detail: bool = False, part: Slice = EVERYTHING):
+    r = receiving_facts.receipts(supplier_ids=supplier_ids, detail=detail, **part.filters).subquery("r")
     accurate = sa.and_(r.c.has_asn, r.c.discrepancies == 0)
     timely = sa.func.coalesce(r.c.asn_submitted_at < r.c.started_at, False)
     return sa.select(
@@ -122,15 +148,24 @@ def receipt_rows(*, start: date, end: date, supplier_ids=None, detail: bool = Fa
     ).where(r.c.day >= start, r.c.day < end)
 
 
-def nonconformance_rows(*, start: date, end: date, supplier_ids=None):
-    n = receiving_facts.nonconformances(supplier_ids=supplier_ids).subquery("n")
+def nonconformance_rows(*, start: date, end: date, supplier_ids=None, part: Slice = EVERYTHING):
+    n = receiving_facts.nonconformances(supplier_ids=supplier_ids, **part.filters).subquery("n")
     return sa.select(n, excluded("nc_per_100", n.c.nonconformance_id).label("x_nc_per_100")).where(
         n.c.day >= start, n.c.day < end
     )
 
 
-def acknowledgement_rows(rules: Rules, *, start: date, end: date, supplier_ids=None, now: datetime | None = None):
-    a = purchasing_facts.acknowledgements(supplier_ids=supplier_ids).subquery("a")
+def return_rows(*, start: date, end: date, supplier_ids=None, part: Slice = EVERYTHING):
+    t = receiving_facts.returns(supplier_ids=supplier_ids, **part.filters).subquery("t")
+    return sa.select(t, excluded("returns", t.c.nonconformance_id, t.c.movement_id).label("x_returns")).where(
+        t.c.day >= start, t.c.day < end
+    )
+
+
+def acknowledgement_rows(
+    rules: Rules, *, start: date, end: date, supplier_ids=None, now: datetime | None = None, part: Slice = EVERYTHING
+):
+    a = purchasing_facts.acknowledgements(supplier_ids=supplier_ids, **part.filters).subquery("a")
     now = now or utcnow()
     hours = (sa.func.extract("epoch", a.c.acknowledged_at - a.c.issued_at) / 3600).label("hours")
     target = rules.ack_target_hours
@@ -156,9 +191,11 @@ def _flag(condition):
     return sa.case((condition, 1), else_=0)
 
 
-def month_facts(uow, rules: Rules, *, start: date, end: date, supplier_ids=None, today: date | None = None):
+def month_facts(
+    uow, rules: Rules, *, start: date, end: date, supplier_ids=None, today: date | None = None, part: Slice = EVERYTHING
+):
     """{(supplier_id, month start): {kpi: [numerator, denominator]}} for the months from
-    `start` to `end` (month starts; end exclusive)."""
+    `start` to `end` (month starts; end exclusive), of the slice `part` of the business."""
     today = today or utcnow().date()
     facts: dict[tuple, Facts] = defaultdict(lambda: defaultdict(lambda: [ZERO, ZERO]))
 
@@ -172,7 +209,7 @@ def month_facts(uow, rules: Rules, *, start: date, end: date, supplier_ids=None,
                     cell[0] += Decimal(num or 0)
                     cell[1] += Decimal(den)
 
-    d = delivery_rows(rules, start=start, end=end, supplier_ids=supplier_ids).subquery()
+    d = delivery_rows(rules, start=start, end=end, supplier_ids=supplier_ids, part=part).subquery()
     add(
         uow.execute(
             sa.select(
@@ -186,7 +223,7 @@ def month_facts(uow, rules: Rules, *, start: date, end: date, supplier_ids=None,
         ),
         ("on_time", "otif"),
     )
-    i = inspection_rows(start=start, end=end, supplier_ids=supplier_ids).subquery()
+    i = inspection_rows(start=start, end=end, supplier_ids=supplier_ids, part=part).subquery()
     add(
         uow.execute(
             sa.select(
@@ -200,7 +237,7 @@ def month_facts(uow, rules: Rules, *, start: date, end: date, supplier_ids=None,
         ),
         ("lot_acceptance", "ppm"),
     )
-    r = receipt_rows(start=start, end=end, supplier_ids=supplier_ids).subquery()
+    r = receipt_rows(start=start, end=end, supplier_ids=supplier_ids, part=part).subquery()
     add(
         uow.execute(
             sa.select(
@@ -212,11 +249,21 @@ def month_facts(uow, rules: Rules, *, start: date, end: date, supplier_ids=None,
                 sa.func.sum(_flag(sa.not_(r.c.x_asn_timeliness))),
                 sa.literal(0),
                 sa.func.count(),
+                sa.literal(0),
+                sa.func.sum(r.c.quantity),
             ).group_by(r.c.supplier_id, _month(r.c.day))
         ),
-        ("asn_accuracy", "asn_timeliness", "nc_per_100"),
+        ("asn_accuracy", "asn_timeliness", "nc_per_100", "returns"),
     )
-    n = nonconformance_rows(start=start, end=end, supplier_ids=supplier_ids).subquery()
+    t = return_rows(start=start, end=end, supplier_ids=supplier_ids, part=part).subquery()
+    for supplier_id, month, quantity in uow.execute(
+        sa.select(
+            t.c.supplier_id, _month(t.c.day), sa.func.sum(sa.case((sa.not_(t.c.x_returns), t.c.quantity), else_=0))
+        ).group_by(t.c.supplier_id, _month(t.c.day))
+    ):
+        if quantity:
+            facts[(supplier_id, month)]["returns"][0] += Decimal(quantity)
+    n = nonconformance_rows(start=start, end=end, supplier_ids=supplier_ids, part=part).subquery()
     for supplier_id, month, count in uow.execute(
         sa.select(n.c.supplier_id, _month(n.c.day), sa.func.sum(_flag(sa.not_(n.c.x_nc_per_100)))).group_by(
             n.c.supplier_id, _month(n.c.day)
@@ -225,7 +272,7 @@ def month_facts(uow, rules: Rules, *, start: date, end: date, supplier_ids=None,
         # Only counted against receipts of the same month (no receipts: no data).
         if count:
             facts[(supplier_id, month)]["nc_per_100"][0] += Decimal(count)
-    a = acknowledgement_rows(rules, start=start, end=end, supplier_ids=supplier_ids).subquery()
+    a = acknowledgement_rows(rules, start=start, end=end, supplier_ids=supplier_ids, part=part).subquery()
     acked = sa.and_(a.c.acknowledged_at.is_not(None), sa.not_(a.c.x_ack_time))
     add(
         uow.execute(
@@ -351,6 +398,21 @@ def points_of(kpi: str, value: Decimal | None, rules: Rules) -> Decimal | None:
     return _q(min(HUNDRED, max(ZERO, value)))
 
 
+def _shares(weights: list[Decimal], total: Decimal) -> list[Decimal]:
+    """Each weight's share of 100 in hundredths, adding up to exactly 100 (the largest
+    remainders get the hundredths rounding down left over), so the "weight applied"
+    column a supplier checks sums to 100."""
+    if not total:
+        return [ZERO for _ in weights]
+    cent = Decimal("0.01")
+    exact = [w * HUNDRED / total for w in weights]
+    floored = [e.quantize(cent, rounding=ROUND_DOWN) for e in exact]
+    left = int((HUNDRED - sum(floored, ZERO)) / cent)
+    for index in sorted(range(len(exact)), key=lambda i: exact[i] - floored[i], reverse=True)[:left]:
+        floored[index] += cent
+    return floored
+
+
 @dataclass(frozen=True)
 class Scored:
     kpis: list[dict]  # key, label, unit, value, numerator, denominator, weight, effective_weight, points, threshold
@@ -379,8 +441,9 @@ def score(facts: Facts, rules: Rules) -> Scored:
         )
     with_data = [r for r in rows if r["points"] is not None and r["weight"] > 0]
     total_weight = sum((r["weight"] for r in with_data), ZERO)
+    shares = _shares([r["weight"] for r in with_data], total_weight)
     for r in rows:
-        r["effective_weight"] = _q(r["weight"] * HUNDRED / total_weight) if r in with_data else ZERO
+        r["effective_weight"] = shares[with_data.index(r)] if r in with_data else ZERO
     if not total_weight:
         return Scored(rows, None, None, None)
     result = _q(sum(r["points"] * r["weight"] for r in with_data) / total_weight, "0.1")

@@ -9,10 +9,11 @@ costs a few indexed sums however many years of receipts the tenant has; the page
 when they were last refreshed. A figure with nothing to count is None - "no data" - and
 never shown as 0.
 
-Rework and returns to suppliers: Traceport records neither yet (no rework order, no
-return to supplier in the data model), so their tiles say so rather than invent a
-figure. Recalls and excursions come from the traceability and cold-chain work through
-`PROVIDERS` (see there).
+Rework and return rates: lots put back for rework / sent back to their supplier by a
+nonconformance's disposition, per lot received in the period (the same lots may have
+been received in an earlier period: these are rates of events, as the nonconformance
+rate is). Recalls and excursions come from the traceability and cold-chain work
+through `PROVIDERS` (see there).
 
 Every figure is filtered by the period; receipts, inspections, nonconformances and
 releases also by receiving site and item category. Scores and certificates belong to a
@@ -36,7 +37,8 @@ from erp.items.models import CATEGORIES
 from erp.suppliers import dashboard as certificate_dashboard
 from erp.traceability import recall
 from kernel.errors import N_, Forbidden, ValidationFailed
-from scoring.aggregates import ComplianceDay, ComplianceRefresh, ComplianceRelease
+from scoring.aggregates import COUNTERS, ComplianceDay, ComplianceRefresh, ComplianceRelease
+from scoring.compute import Slice
 from scoring.models import ScorecardResult
 from scoring.periods import BAD_PERIOD, KINDS, Period, last_periods, period_of
 from tenants import service as tenants
@@ -45,8 +47,6 @@ from tenants.models import Site
 BUYER_ONLY = N_("The compliance dashboard is for the tenant's own people.")
 UNKNOWN_SITE = N_("Choose one of your receiving sites, or all sites.")
 UNKNOWN_CATEGORY = N_("Choose a category of items, or all categories.")
-NOT_RECORDED_REWORK = N_("Traceport records no rework yet, so there is no rework rate to show.")
-NOT_RECORDED_RETURNS = N_("Traceport records no returns to suppliers yet, so there is no return rate to show.")
 
 GRADES = ("A", "B", "C", "D")
 NO_GRADE = "-"
@@ -145,8 +145,8 @@ class Dashboard:
     provided: list[ProvidedTile]
     months: list[MonthFigures]  # the twelve months up to the period's end, for the trend
     refreshed_at: datetime | None  # None: never refreshed (the job has not run yet)
-    rework_note: str = NOT_RECORDED_REWORK
-    returns_note: str = NOT_RECORDED_RETURNS
+    rework: Rate = Rate(0, 0)  # lots reworked per lot received
+    returns: Rate = Rate(0, 0)  # lots returned to their supplier per lot received
 
     @property
     def has_activity(self) -> bool:
@@ -226,8 +226,26 @@ def filters_from(uow, *, kind: str | None, period: str | None, site: str | None,
             chosen = period_of(kind, (period or "").strip() or today)
         except ValidationFailed:
             errors["period"] = BAD_PERIOD
+    chosen_site, category = _site_and_category(uow, site, category, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    assert chosen is not None
+    return Filters(period=chosen, site=chosen_site, category=category)
+
+
+def slice_of(uow, *, site: str | None, category: str | None) -> tuple[Slice, Site | None]:
+    """The slice of the business a request names by receiving site id and category
+    (blank: all), with the site; anything unknown is refused with a message per field."""
+    errors: dict[str, str] = {}
+    chosen_site, category = _site_and_category(uow, site, category, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return Slice(site_id=chosen_site.id if chosen_site else None, category=category), chosen_site
+
+
+def _site_and_category(uow, site: str | None, category: str | None, errors: dict) -> tuple[Site | None, str | None]:
     chosen_site = None
-    if site:
+    if site and site.strip():
         try:
             site_id = uuid.UUID(site.strip())
         except ValueError:
@@ -238,10 +256,7 @@ def filters_from(uow, *, kind: str | None, period: str | None, site: str | None,
     category = (category or "").strip() or None
     if category is not None and category not in CATEGORIES:
         errors["category"] = UNKNOWN_CATEGORY
-    if errors:
-        raise ValidationFailed(errors=errors)
-    assert chosen is not None
-    return Filters(period=chosen, site=chosen_site, category=category)
+    return chosen_site, category
 
 
 def require_manager(actor) -> None:
@@ -263,6 +278,8 @@ def dashboard(uow, actor, *, filters: Filters, today: date) -> Dashboard:
         nonconformances=counts["nonconformances"],
         nonconformance=Rate(counts["nonconformances"], counts["lots_received"]),
         rejection=Rate(counts["lots_rejected"], counts["lots_inspected"]),
+        rework=Rate(counts["lots_reworked"], counts["lots_received"]),
+        returns=Rate(counts["lots_returned"], counts["lots_received"]),
         release=release_times(uow, filters),
         scores=score_distribution(uow, filters.period),
         certificates=_certificates(uow, actor, today) if _sees_suppliers(actor) else None,
@@ -281,7 +298,6 @@ def _where(stmt, model, filters: Filters, start: date, end: date, day_column):
     return stmt
 
 
-COUNTERS = ("lots_received", "lots_inspected", "lots_rejected", "nonconformances", "lots_released")
 
 
 def _counts(uow, filters: Filters, start: date, end: date) -> dict[str, int]:
@@ -393,6 +409,16 @@ class SupplierLine:
     lots_rejected: int
     nonconformances: int
     lots_released: int
+    lots_returned: int = 0
+    lots_reworked: int = 0
+
+    @property
+    def returns(self) -> Rate:
+        return Rate(self.lots_returned, self.lots_received)
+
+    @property
+    def rework(self) -> Rate:
+        return Rate(self.lots_reworked, self.lots_received)
 
     @property
     def nonconformance(self) -> Rate:

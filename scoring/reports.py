@@ -78,6 +78,10 @@ CAPTIONS = {
     "signed": N_("Reviewed and signed"),
     "signed_meaning": N_("Meaning: reviewed. Electronic signature (21 CFR Part 11)."),
     "unsigned": N_("This scorecard has not been signed by a reviewer."),
+    "stale": N_(
+        "%(name)s signed this scorecard on %(when)s, but it has changed since (recomputed, a dispute accepted or the"
+        " weights changed): that signature no longer covers these figures."
+    ),
     "score_trend_desc": N_("The supplier's score per period, with the tenant average as a dashed line."),
     "grade_line": N_("Grade %(grade)s"),
     "dash_note": N_("–: no data in that period."),

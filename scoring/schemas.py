@@ -22,6 +22,12 @@ class ScorecardQuery(BaseModel):
     kind: str = Field("month", description="month, quarter or rolling12")
     cursor: str | None = Field(None, description="next_cursor of the previous page")
     limit: int = Field(50, ge=1, le=200)
+    site: uuid.UUID | None = Field(
+        None, description="A receiving site's id: count only what was received there (computed live, not stored)"
+    )
+    category: str | None = Field(
+        None, description="An item category (component, sterile_barrier...): count only items of it (computed live)"
+    )
 
 
 class ScorecardDetailQuery(BaseModel):
@@ -29,6 +35,12 @@ class ScorecardDetailQuery(BaseModel):
 
     period: str = Field(examples=["2026-11"])
     kind: str = Field("month", description="month, quarter or rolling12")
+    site: uuid.UUID | None = Field(
+        None, description="A receiving site's id: count only what was received there (computed live, not stored)"
+    )
+    category: str | None = Field(
+        None, description="An item category (component, sterile_barrier...): count only items of it (computed live)"
+    )
 
 
 class PeriodOut(BaseModel):
@@ -80,11 +92,18 @@ class ScorecardOut(BaseModel):
 
 class ScorecardDetailOut(ScorecardOut):
     kpis: list[KpiOut]
+    signed_by: str | None = Field(
+        None, description="The reviewer whose e-signature (meaning: reviewed) covers these figures; null: not signed, or"
+        " the figures changed since"
+    )
+    signed_at: datetime | None = None
 
     @classmethod
     def of(cls, card, translate=lambda s: s) -> ScorecardDetailOut:
         return cls(
             **cls.fields_of(card),
+            signed_by=card.signed_by,
+            signed_at=card.signed_at,
             kpis=[
                 KpiOut(
                     key=k.key, label=translate(k.label), value=k.value, unit=k.unit, numerator=k.numerator,

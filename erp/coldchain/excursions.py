@@ -49,7 +49,8 @@ from erp.inventory.models import Lot, Stock, StockMovement
 from erp.items.models import Item
 from erp.shipping.models import AsnLine, AsnPackage
 
-GONE = ("consumed", "shipped")
+# Stock no longer at any location (consumed, shipped, returned, scrapped).
+GONE = inventory.GONE
 _TIME = itemgetter(0)
 
 

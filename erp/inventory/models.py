@@ -39,8 +39,9 @@ class Lot(TenantOwned, Timestamps, Base):
 
 
 # Where stock stands and in what state: quarantine on receipt, released or rejected by
-# quality, on hold (a recall, a cold-chain excursion), consumed by production, shipped.
-STOCK_STATUSES = ("quarantine", "released", "on_hold", "rejected", "consumed", "shipped")
+# quality, on hold (a recall, a cold-chain excursion), consumed by production, shipped;
+# returned to its supplier or scrapped by a nonconformance's disposition.
+STOCK_STATUSES = ("quarantine", "released", "on_hold", "rejected", "consumed", "shipped", "returned", "scrapped")
 LOCATION_KINDS = ("receiving", "storage", "quarantine", "production", "shipping")
 
 
@@ -89,7 +90,12 @@ class Stock(TenantOwned, Timestamps, Base):
     supplier_id: orm.Mapped[uuid.UUID | None]
 
 
-MOVEMENT_KINDS = ("receipt", "move", "release", "reject", "hold", "consume", "ship", "adjust", "produce")
+# return, scrap, rework, concession: a nonconformance's disposition (use as is is a
+# concession) executed on the stock.
+MOVEMENT_KINDS = (
+    "receipt", "move", "release", "reject", "hold", "consume", "ship", "adjust", "produce",
+    "return", "scrap", "rework", "concession",
+)
 
 
 class StockMovement(TenantOwned, Base):

@@ -30,6 +30,8 @@ STATUS_LABELS = {
     "rejected": N_("Rejected"),
     "consumed": N_("Consumed"),
     "shipped": N_("Shipped"),
+    "returned": N_("Returned to supplier"),
+    "scrapped": N_("Scrapped"),
 }
 MOVEMENT_LABELS = {
     "receipt": N_("Received"),
@@ -41,9 +43,13 @@ MOVEMENT_LABELS = {
     "ship": N_("Shipped"),
     "adjust": N_("Adjusted"),
     "produce": N_("Produced"),
+    "return": N_("Returned to supplier"),
+    "scrap": N_("Scrapped"),
+    "rework": N_("Sent to rework"),
+    "concession": N_("Accepted as is (concession)"),
 }
 # Stock that has left: it stays as history and does not move again.
-GONE = ("consumed", "shipped")
+GONE = ("consumed", "shipped", "returned", "scrapped")
 MAX_REFERENCE = 60
 
 LOT_NOT_FOUND = N_("This lot does not exist.")
@@ -54,6 +60,7 @@ MORE_THAN_THERE = N_("Only %(available)s are there: move or consume at most that
 SERIAL_WHOLE = N_("A serialised unit moves whole: the quantity is 1.")
 SAME_LOCATION = N_("The stock is already in this location. Choose another one.")
 STOCK_GONE = N_("This stock was consumed or shipped; it cannot move any more.")
+STOCK_DISPOSED = N_("This stock was returned to its supplier or scrapped; it cannot move any more.")
 # Why stock that is not released cannot be consumed, by its status.
 NOT_RELEASED = {
     "quarantine": N_("This stock is in quarantine: quality has not released it. Only released stock can be consumed."),
@@ -61,6 +68,8 @@ NOT_RELEASED = {
     "rejected": N_("This stock was rejected. Only released stock can be consumed."),
     "consumed": STOCK_GONE,
     "shipped": STOCK_GONE,
+    "returned": STOCK_DISPOSED,
+    "scrapped": STOCK_DISPOSED,
 }
 
 
@@ -265,7 +274,7 @@ def move_stock(uow, actor, *, stock_id: uuid.UUID, to_location_id: uuid.UUID | N
     require(actor, "stock.move")
     stock = get_stock(uow, actor, stock_id=stock_id, lock=True)
     if stock.status in GONE:
-        raise Conflict(STOCK_GONE)
+        raise Conflict(NOT_RELEASED[stock.status])
     amount = _amount(stock, quantity)
     target = locations_by_id(uow, ids=[to_location_id]).get(to_location_id) if to_location_id else None
     if target is None:
@@ -308,8 +317,9 @@ def change_status(
     quantity: Decimal | None = None,
     reference: tuple[str | None, uuid.UUID | None] = (None, None),
 ) -> Stock:
-    """Quality's change of state (release, reject, hold) of a locked row, all of it or
-    `quantity` of it, where it stands. The caller checked its own permission."""
+    """Quality's change of state (release, reject, hold; a nonconformance's return, scrap,
+    rework or concession) of a locked row, all of it or `quantity` of it, where it
+    stands. The caller checked its own permission."""
     amount = stock.quantity if quantity is None else min(quantity, stock.quantity)
     origin = (stock.location_id, stock.status)
     changed = _take(uow, stock, amount, location_id=stock.location_id, status=status)

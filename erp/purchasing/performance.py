@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from erp.purchasing.models import PurchaseOrder
+from erp.items.models import Item
+from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 
 
-def acknowledgements(*, supplier_ids=None) -> sa.Select:
+def acknowledgements(*, supplier_ids=None, site_id=None, category=None) -> sa.Select:
     """One row per issued order (an order cancelled before its acknowledgement is left
     out): supplier_id, order_id, number, day (issued, UTC), issued_at, acknowledged_at
-    (every line first accepted; null until then)."""
+    (every line first accepted; null until then). `site_id`: orders with a line to be
+    shipped to that site; `category`: orders with a line of an item of that category."""
     stmt = sa.select(
         PurchaseOrder.supplier_id,
         PurchaseOrder.id.label("order_id"),
@@ -25,4 +27,11 @@ def acknowledgements(*, supplier_ids=None) -> sa.Select:
     )
     if supplier_ids is not None:
         stmt = stmt.where(PurchaseOrder.supplier_id.in_(list(supplier_ids)))
+    if site_id is not None:
+        lines = sa.select(PurchaseOrderLine.purchase_order_id).where(PurchaseOrderLine.ship_to_site_id == site_id)
+        stmt = stmt.where(PurchaseOrder.id.in_(lines))
+    if category is not None:
+        items = sa.select(Item.id).where(Item.category == category)
+        lines = sa.select(PurchaseOrderLine.purchase_order_id).where(PurchaseOrderLine.item_id.in_(items))
+        stmt = stmt.where(PurchaseOrder.id.in_(lines))
     return stmt

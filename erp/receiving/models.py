@@ -25,6 +25,8 @@ RECEIPT_STATUSES = ("open", "closed")
 DISCREPANCY_KINDS = ("short", "over", "damaged", "unexpected_lot", "unknown_serial", "missing_package", "extra_package")
 INSPECTION_STATUSES = ("open", "done")
 DECISIONS = ("released", "rejected", "on_hold")
+# The material review board's disposition of nonconforming product (ISO 13485 §8.3).
+DISPOSITIONS = ("use_as_is", "rework", "return_to_supplier", "scrap")
 
 
 class Receipt(TenantOwned, Timestamps, Base):
@@ -154,7 +156,9 @@ class Inspection(TenantOwned, Timestamps, Base):
 
 
 class Nonconformance(TenantOwned, Timestamps, Base):
-    """A simple nonconformance record (the quality issue extends it)."""
+    """A simple nonconformance record (the quality issue extends it), and its signed
+    disposition (erp.receiving.disposition): what was done with the product, how much,
+    why, by whom; a disposition closes it."""
 
     __tablename__ = "nonconformance"
     __table_args__ = (
@@ -164,6 +168,12 @@ class Nonconformance(TenantOwned, Timestamps, Base):
         tenant_fk(["lot_id"], "lot"),
         tenant_fk(["inspection_id"], "inspection"),
         sa.CheckConstraint("status in ('open', 'closed')", name="status"),
+        sa.CheckConstraint(within("disposition", DISPOSITIONS), name="disposition"),
+        # A disposition is made at a time, and only then: the two are set together.
+        sa.CheckConstraint("(disposition IS NULL) = (disposed_at IS NULL)", name="disposed"),
+        sa.CheckConstraint("disposition_quantity > 0", name="disposition_quantity"),
+        # The supplier's return authorisation belongs to a return only.
+        sa.CheckConstraint("rma_number IS NULL OR disposition = 'return_to_supplier'", name="rma_number"),
     )
 
     number: orm.Mapped[str] = orm.mapped_column(sa.String(30))
@@ -176,6 +186,13 @@ class Nonconformance(TenantOwned, Timestamps, Base):
     description: orm.Mapped[str] = orm.mapped_column(sa.Text)
     status: orm.Mapped[str] = orm.mapped_column(sa.String(10), server_default="open")
     created_by: orm.Mapped[uuid.UUID | None]
+    disposition: orm.Mapped[str | None] = orm.mapped_column(sa.String(20))
+    disposition_quantity: orm.Mapped[Decimal | None] = orm.mapped_column(sa.Numeric(18, 4))
+    disposition_reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    disposed_by: orm.Mapped[uuid.UUID | None]
+    disposed_at: orm.Mapped[datetime | None]
+    rma_number: orm.Mapped[str | None] = orm.mapped_column(sa.String(40))
+    signature_id: orm.Mapped[uuid.UUID | None]
 
 
 class LotRelease(TenantOwned, Base):

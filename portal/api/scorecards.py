@@ -15,6 +15,7 @@ from portal.api.openapi import operation
 from portal.api.parsing import query
 from portal.api.views import blueprint
 from portal.shell import api_identity, permission_required, request_uow
+from scoring import dashboard as scoring_filters
 from scoring import service
 from scoring.periods import period_of
 from scoring.schemas import ScorecardDetailOut, ScorecardDetailQuery, ScorecardList, ScorecardOut, ScorecardQuery
@@ -25,14 +26,17 @@ from scoring.schemas import ScorecardDetailOut, ScorecardDetailQuery, ScorecardL
     summary="Suppliers' scorecards of a period, best score first",
     tags=("scoring",),
     query=ScorecardQuery,
-    description="Stored scorecards (recomputed daily). Suppliers without a score come last. Supplier users see their own.",
+    description="Stored scorecards (recomputed daily); of one receiving site or item category (site, category): computed"
+    " live. Suppliers without a score come last. Supplier users see their own.",
     responses={200: ScorecardList, 401: None, 403: None, 422: None},
 )
 @permission_required("scorecard.view")
 def scorecard_list():
     params = query(ScorecardQuery)
     period = period_of(params.kind, params.period or _last_month_end())
-    page = service.scorecards(request_uow(), api_identity().actor, period=period, cursor=params.cursor, limit=params.limit)
+    uow = request_uow()
+    part = _slice(uow, params)
+    page = service.scorecards(uow, api_identity().actor, period=period, cursor=params.cursor, limit=params.limit, part=part)
     return jsonify(
         ScorecardList(items=[ScorecardOut.of(c) for c in page.items], next_cursor=page.next_cursor).model_dump(mode="json")
     )
@@ -51,8 +55,15 @@ def scorecard_detail(supplier: uuid.UUID):
     as its orders are, rather than refused by the isolation guard."""
     params = query(ScorecardDetailQuery)
     period = period_of(params.kind, params.period)
-    card = service.scorecard(request_uow(), api_identity().actor, supplier_id=supplier, period=period)
+    uow = request_uow()
+    card = service.scorecard(uow, api_identity().actor, supplier_id=supplier, period=period, part=_slice(uow, params))
     return jsonify(ScorecardDetailOut.of(card, gettext).model_dump(mode="json"))
+
+
+def _slice(uow, params):
+    """The site and category asked for; an unknown one is a 422 naming the field."""
+    site = str(params.site) if params.site else None
+    return scoring_filters.slice_of(uow, site=site, category=params.category)[0]
 
 
 def _last_month_end():

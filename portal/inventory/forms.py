@@ -60,3 +60,20 @@ class MoveForm(FlaskForm):
 class ConsumeForm(FlaskForm):
     quantity = StringField(lazy_gettext("Quantity"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
     reference = StringField(lazy_gettext("Work order (optional)"), render_kw={"maxlength": "60", "autocomplete": "off"})
+
+
+class DispositionForm(FlaskForm):
+    """The material review board's decision on a nonconformance, signed like a lot
+    decision; the choices are set by the view (translated labels)."""
+
+    disposition = SelectField(lazy_gettext("Disposition"), validate_choice=False)
+    quantity = StringField(lazy_gettext("Quantity"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    reason = TextAreaField(lazy_gettext("Reason"), render_kw={"rows": "3", "maxlength": "2000"})
+    rma_number = StringField(
+        lazy_gettext("Supplier's return authorisation (RMA) number"), render_kw={"maxlength": "40", "autocomplete": "off"}
+    )
+    password = PasswordField(lazy_gettext("Your password, to sign"), render_kw={"autocomplete": "current-password"})
+    otp = StringField(
+        lazy_gettext("Code from your authenticator app"),
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "12"},
+    )

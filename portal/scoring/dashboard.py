@@ -18,12 +18,14 @@ from flask_login import current_user
 
 from kernel.clock import utcnow
 from kernel.errors import N_, ValidationFailed
+from portal.scoring.scorecards import chosen_slice, slice_context
 from portal.scoring.views import blueprint
 from portal.shell import permission_required, request_uow
 from portal.shell.i18n import error_text, field_errors, localized, select_timezone
 from scoring import charts, reports
 from scoring import dashboard as service
 from scoring import service as scoring
+from scoring.compute import EVERYTHING, Slice
 from scoring.periods import KIND_LABELS, KINDS, period_of
 
 # The SVG itself, opened or shown as an image: its own styles, nothing else.
@@ -173,10 +175,11 @@ def scorecard_trends(supplier: uuid.UUID):
     `supplier_id`: another supplier's is not found, as for any scorecard,
     rather than refused by the isolation check before the view.)"""
     period = _period(request.args.get("kind"), request.args.get("period"))
+    part, slice_errors = chosen_slice()
     uow, actor = request_uow(), current_user.actor
     until = date.fromordinal(period.end.toordinal() - 1)
-    trend = scoring.trend(uow, actor, supplier_id=supplier, kind=period.kind, until=until)
-    average = {c.period.key: c for c in _average(uow, actor, period.kind, until)}
+    trend = scoring.trend(uow, actor, supplier_id=supplier, kind=period.kind, until=until, part=part)
+    average = {c.period.key: c for c in _average(uow, actor, period.kind, until, part)}
     keys = [k.key for k in trend[-1].kpis] if trend else []
     return render_template(
         "scoring/trends.html",
@@ -188,14 +191,16 @@ def scorecard_trends(supplier: uuid.UUID):
         kpi_of=_kpi_of,
         unit_labels=reports.UNIT_LABELS,
         kinds=[(k, KIND_LABELS[k]) for k in KINDS],
+        errors=slice_errors,
+        **slice_context(part, slice_errors),
     )
 
 
-def _average(uow, actor, kind: str, until: date):
+def _average(uow, actor, kind: str, until: date, part: Slice = EVERYTHING):
     """The tenant average, for the tenant's people only (suppliers do not see it)."""
     if actor.supplier_id is not None:
         return []
-    return scoring.tenant_average(uow, actor, kind=kind, until=until)
+    return scoring.tenant_average(uow, actor, kind=kind, until=until, part=part)
 
 
 def _kpi_of(card, key: str):
@@ -206,10 +211,11 @@ def _kpi_of(card, key: str):
 @permission_required("scorecard.view")
 def scorecard_trend_chart(supplier: uuid.UUID, measure: str):
     period = _period(request.args.get("kind"), request.args.get("period"))
+    part, _ = chosen_slice()
     uow, actor = request_uow(), current_user.actor
     until = date.fromordinal(period.end.toordinal() - 1)
-    trend = scoring.trend(uow, actor, supplier_id=supplier, kind=period.kind, until=until)
-    average = _average(uow, actor, period.kind, until)
+    trend = scoring.trend(uow, actor, supplier_id=supplier, kind=period.kind, until=until, part=part)
+    average = _average(uow, actor, period.kind, until, part)
     name = localized(trend[-1].supplier_name, None) if trend else ""
     if measure == "score":
         label, unit = gettext("Score"), gettext("Score")

@@ -20,13 +20,19 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from auth.errors import SignatureRefused
 from kernel.clock import utcnow
 from kernel.errors import N_, DomainError, ValidationFailed
+from portal.items.forms import CATEGORY_LABELS
 from portal.scoring.views import blueprint
 from portal.shell import notify, permission_required, request_uow
 from portal.shell.i18n import error_text, field_errors
+from portal.shell.identity import can
+from portal.shell.signatures import keep_refusal, signing_kwargs
+from scoring import dashboard as scoring_filters
 from scoring import reports, service
 from scoring import rules as scoring_rules
+from scoring.compute import EVERYTHING, Slice
 from scoring.models import ACTIONS, DISPUTE_STATUSES, KPIS
 from scoring.periods import KIND_LABELS, KINDS, Period, period_of
 from tenants import service as tenants
@@ -49,6 +55,10 @@ def _scorecard_globals():
         "ACTION_LABELS": scoring_rules.ACTION_LABELS,
         "UNIT_LABELS": reports.UNIT_LABELS,
         "DISPUTE_STATUS_LABELS": DISPUTE_STATUS_LABELS,
+        "CATEGORY_LABELS": CATEGORY_LABELS,
+        # A page that does not offer the site and category choice shows everything.
+        "slice_args": {},
+        "slice_form": None,
     }
 
 
@@ -80,6 +90,45 @@ def chosen_period(args=None) -> tuple[Period, dict]:
         return default, field_errors(error)
 
 
+def chosen_slice(args=None) -> tuple[Slice, dict]:
+    """The receiving site and item category of the query string (blank: all), and the
+    field messages: an unknown one shows everything, with its message."""
+    args = request.args if args is None else args
+    try:
+        part, _ = scoring_filters.slice_of(request_uow(), site=args.get("site"), category=args.get("category"))
+        return part, {}
+    except ValidationFailed as error:
+        return EVERYTHING, field_errors(error)
+
+
+def slice_args(part: Slice) -> dict:
+    """The query string arguments that give the slice back (none for everything)."""
+    out = {}
+    if part.site_id is not None:
+        out["site"] = str(part.site_id)
+    if part.category:
+        out["category"] = part.category
+    return out
+
+
+def slice_context(part: Slice, errors: dict, args=None) -> dict:
+    """What the site and category choice shows, and the arguments every link of a
+    sliced page carries on."""
+    args = request.args if args is None else args
+    sites = scoring_filters.receiving_sites(request_uow())
+    site = next((s for s in sites if s.id == part.site_id), None)
+    return {
+        "part": part,
+        "slice_args": slice_args(part),
+        "slice_form": {
+            "sites": sites,
+            "typed": {"site": args.get("site", "") if errors else slice_args(part).get("site", ""),
+                      "category": args.get("category", "") if errors else part.category or ""},
+        },
+        "slice_site": site,
+    }
+
+
 def last_day(period: Period) -> date:
     return period.end - timedelta(days=1)
 
@@ -87,7 +136,7 @@ def last_day(period: Period) -> date:
 def period_form(period: Period, errors: dict) -> dict:
     """What the period picker shows: the kinds, the chosen values (what was typed, when
     it was wrong), the neighbouring periods."""
-    typed = {"kind": request.args.get("kind") or period.kind, "period": request.args.get("period") or period.key}
+    typed = {"kind": request.values.get("kind") or period.kind, "period": request.values.get("period") or period.key}
     if not errors:
         typed = {"kind": period.kind, "period": period.key}
     before = period_of(period.kind, period.start - timedelta(days=1))
@@ -124,14 +173,14 @@ def evidence_page(rows: list, page_arg: str | None):
     return rows[(page - 1) * EVIDENCE_PAGE : page * EVIDENCE_PAGE], page, pages
 
 
-def trend_rows(uow, actor, supplier_id, period: Period, *, with_average: bool):
+def trend_rows(uow, actor, supplier_id, period: Period, *, with_average: bool, part: Slice = EVERYTHING):
     """The score over the last 12 periods of the period's kind (and the tenant average's,
     for the tenant's people): [(period, card, average card or None)], oldest first."""
     until = last_day(period)
-    trend = service.trend(uow, actor, supplier_id=supplier_id, kind=period.kind, until=until)
+    trend = service.trend(uow, actor, supplier_id=supplier_id, kind=period.kind, until=until, part=part)
     average = {}
     if with_average:
-        average = {c.period.key: c for c in service.tenant_average(uow, actor, kind=period.kind, until=until)}
+        average = {c.period.key: c for c in service.tenant_average(uow, actor, kind=period.kind, until=until, part=part)}
     return [(c.period, c, average.get(c.period.key)) for c in trend]
 
 
@@ -149,16 +198,19 @@ def kpi_or_404(kpi: str) -> str:
 def scorecard_list():
     uow, actor = request_uow(), current_user.actor
     period, errors = chosen_period()
+    part, slice_errors = chosen_slice()
+    errors = {**errors, **slice_errors}
     order = "asc" if request.args.get("order") == "asc" else "desc"
-    context = {"period": period, "order": order, **period_form(period, errors)}
+    context = {"period": period, "order": order, **period_form(period, errors), **slice_context(part, slice_errors)}
     if errors:
         return render_template("scoring/scorecard_list.html", page=None, first_page=True, problem=None, **context), 422
     cursor = request.args.get("cursor") or None
     problem = None
+    listing = {"period": period, "limit": PAGE_SIZE, "descending": order == "desc", "part": part}
     try:
-        page = service.scorecards(uow, actor, period=period, cursor=cursor, limit=PAGE_SIZE, descending=order == "desc")
+        page = service.scorecards(uow, actor, cursor=cursor, **listing)
     except ValidationFailed as error:  # a page link that is not ours: start again
-        page, cursor = service.scorecards(uow, actor, period=period, limit=PAGE_SIZE, descending=order == "desc"), None
+        page, cursor = service.scorecards(uow, actor, **listing), None
         problem = field_errors(error).get("cursor") or error_text(error)
     return render_template(
         "scoring/scorecard_list.html",
@@ -192,26 +244,94 @@ def scorecard_detail(supplier: uuid.UUID):
     return scorecard_page(supplier, side="buyer")
 
 
-def scorecard_page(supplier_id: uuid.UUID, *, side: str):
-    """One supplier's scorecard, for either side (the supplier: its own, no average)."""
+@blueprint.post("/buyer/scorecards/<uuid:supplier>/sign")
+@permission_required("scorecard.manage", side="buyer")
+def scorecard_sign(supplier: uuid.UUID):
+    """The reviewer signs the scorecard of an ended period (password, and code)."""
+    period, errors = chosen_period(request.form)
+    if errors:
+        return redirect(url_for("scoring.scorecard_detail", supplier=supplier), code=303)
+    uow = request_uow()
+    password = request.form.get("password") or ""
+    if not password:
+        message = gettext("Enter your password to sign.")
+        return scorecard_page(supplier, side="buyer", args=request.form, sign_errors={"password": message}, status=422)
+    uow.reason = "Scorecard reviewed and signed"
+    try:
+        service.sign_scorecard(
+            uow,
+            current_user.actor,
+            supplier_id=supplier,
+            period=period,
+            password=password,
+            otp=request.form.get("otp") or None,
+            shown=request.form.get("shown") or "",
+            **signing_kwargs(),
+        )
+    except SignatureRefused as error:
+        keep_refusal(error)  # nothing else stays; the failed attempt does
+        return scorecard_page(
+            supplier, side="buyer", args=request.form, sign_errors={"password": error_text(error)}, status=error.status
+        )
+    except service.ScorecardNotFound:
+        raise
+    except DomainError as error:
+        uow.rollback()
+        return scorecard_page(
+            supplier, side="buyer", args=request.form, sign_errors={"problem": error_text(error)}, status=error.status
+        )
+    notify(N_("The scorecard of %(period)s is signed."), period=period.key)
+    return redirect(url_for("scoring.scorecard_detail", supplier=supplier, kind=period.kind, period=period.key), code=303)
+
+
+def scorecard_page(supplier_id: uuid.UUID, *, side: str, args=None, sign_errors: dict | None = None, status: int = 200):
+    """One supplier's scorecard, for either side (the supplier: its own, no average).
+    `args`: where the period and slice are (a signing form's post); `sign_errors`: why
+    a signature was refused, shown on the signing form."""
     uow, actor = request_uow(), current_user.actor
-    period, errors = chosen_period()
-    context = {"period": period, "side": side, "supplier_id": supplier_id, **period_form(period, errors)}
+    period, errors = chosen_period(args)
+    part, slice_errors = chosen_slice(args)
+    errors = {**errors, **slice_errors}
+    context = {
+        "period": period,
+        "side": side,
+        "supplier_id": supplier_id,
+        **period_form(period, errors),
+        **slice_context(part, slice_errors, args),
+    }
     # The service says "not found" for a supplier that is not there, or not the reader's.
-    card = service.scorecard(uow, actor, supplier_id=supplier_id, period=period)
+    card = service.scorecard(uow, actor, supplier_id=supplier_id, period=period, part=part)
     organisation = supplier_names(uow, [supplier_id]).get(supplier_id)
     if errors:
         return render_template("scoring/scorecard_detail.html", card=None, organisation=organisation, **context), 422
     open_disputes = [d for d in service.list_disputes(uow, actor, status="open") if d.dispute.supplier_id == supplier_id]
-    return render_template(
-        "scoring/scorecard_detail.html",
-        card=card,
-        organisation=organisation,
-        left_out=[gettext(k.label) for k in redistributed(card)],
-        trend=trend_rows(uow, actor, supplier_id, period, with_average=side == "buyer"),
-        open_disputes=open_disputes,
-        **context,
+    return (
+        render_template(
+            "scoring/scorecard_detail.html",
+            card=card,
+            organisation=organisation,
+            left_out=[gettext(k.label) for k in redistributed(card)],
+            trend=trend_rows(uow, actor, supplier_id, period, with_average=side == "buyer", part=part),
+            open_disputes=open_disputes,
+            breakdown=[] if part else breakdown_rows(uow, actor, supplier_id, period, context["slice_form"]["sites"]),
+            can_sign=side == "buyer" and not part and can("scorecard.manage") and period.end <= utcnow().date(),
+            sign_errors=sign_errors or {},
+            shown=service.shown_hash(card),
+            today=utcnow().date(),
+            **context,
+        ),
+        status,
     )
+
+
+def breakdown_rows(uow, actor, supplier_id, period: Period, sites) -> list[dict]:
+    """The scorecard per receiving site and per item category: [{label, args, card}]."""
+    names = {str(s.id): s.name for s in sites}
+    rows = []
+    for kind, key, card in service.breakdown(uow, actor, supplier_id=supplier_id, period=period):
+        label = names.get(key, gettext("Another site")) if kind == "site" else str(CATEGORY_LABELS.get(key, key))
+        rows.append({"kind": kind, "label": label, "args": {kind: key}, "card": card})
+    return rows
 
 
 @blueprint.get("/buyer/scorecards/<uuid:supplier>/evidence/<kpi>")
@@ -226,12 +346,13 @@ def evidence_view(supplier_id: uuid.UUID, kpi: str, *, side: str, failed: dict |
     uow, actor = request_uow(), current_user.actor
     source = request.form if failed is not None else request.args
     period, errors = chosen_period(source)
-    if errors:
+    part, slice_errors = chosen_slice(source)
+    if errors or slice_errors:
         if side == "supplier":
             return redirect(url_for("scoring.supplier_scorecard"), code=303)
         return redirect(url_for("scoring.scorecard_detail", supplier=supplier_id), code=303)
-    card = service.scorecard(uow, actor, supplier_id=supplier_id, period=period)
-    rows = service.evidence(uow, actor, supplier_id=supplier_id, period=period, kpi=kpi)
+    card = service.scorecard(uow, actor, supplier_id=supplier_id, period=period, part=part)
+    rows = service.evidence(uow, actor, supplier_id=supplier_id, period=period, kpi=kpi, part=part)
     shown, page, pages = evidence_page(rows, source.get("page"))
     rules = scoring_rules.get_rules(uow, actor)
     today = utcnow().date()
@@ -251,6 +372,7 @@ def evidence_view(supplier_id: uuid.UUID, kpi: str, *, side: str, failed: dict |
             period=period,
             organisation=supplier_names(uow, [supplier_id]).get(supplier_id),
             failed=failed or {},
+            **slice_context(part, {}, source),
         ),
         status,
     )

@@ -10,7 +10,15 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kernel.errors import N_, DomainError, ValidationFailed
-from portal.scoring.scorecards import DISPUTE_LIMIT, chosen_period, evidence_view, kpi_or_404, scorecard_page
+from portal.scoring.scorecards import (
+    DISPUTE_LIMIT,
+    chosen_period,
+    chosen_slice,
+    evidence_view,
+    kpi_or_404,
+    scorecard_page,
+    slice_args,
+)
 from portal.scoring.views import blueprint
 from portal.shell import notify, permission_required, request_uow
 from portal.shell.forms import uuid_or_none
@@ -61,7 +69,10 @@ def supplier_dispute(kpi: str):
     notify(
         N_("Your dispute of %(number)s is with the buyer. Its outcome will show under “My disputes”."), number=dispute.ref_number
     )
-    return redirect(url_for("scoring.supplier_evidence", kpi=kpi, kind=period.kind, period=period.key), code=303)
+    part, _ = chosen_slice(request.form)
+    return redirect(
+        url_for("scoring.supplier_evidence", kpi=kpi, kind=period.kind, period=period.key, **slice_args(part)), code=303
+    )
 
 
 @blueprint.get("/supplier/scorecard/disputes")

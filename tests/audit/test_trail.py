@@ -47,6 +47,33 @@ def test_an_update_that_changes_nothing_leaves_no_event(tx, world):
         assert [e.action for e in events_for(uow, item.id)] == ["I"]
 
 
+def test_a_bulk_update_after_a_one_row_update_pairs_each_row_with_its_own(tx, world):
+    """The update trigger pairs old and new rows by grouping (migration 0017): in one
+    session a one-row update, then one statement changing 150 rows and leaving 50 as
+    they were, records 1 + 150 events, each with its own row's old and new value."""
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        items = [make_item(uow, name=f"Part {n}") for n in range(200)]
+        uow.execute(sa.update(Item).where(Item.id == items[0].id).values(name="Part 0, renamed"))
+        uow.execute(
+            sa.update(Item)
+            .where(Item.id.in_([i.id for i in items]))
+            .values(name=sa.case((Item.name.like("Part 1%"), Item.name), else_=Item.name + " (v2)"))
+        )
+        updates = list(
+            uow.execute(
+                sa.select(Event.row_id, Event.old_values, Event.new_values)
+                .where(Event.row_id.in_([str(i.id) for i in items]), Event.action == "U")
+                .order_by(Event.id)
+            )
+        )
+    unchanged = sum(1 for n in range(200) if f"Part {n}".startswith("Part 1"))
+    assert len(updates) == 1 + 200 - unchanged
+    assert updates[0].new_values == {"name": "Part 0, renamed"}
+    names = {str(i.id): f"Part {n}" for n, i in enumerate(items)} | {str(items[0].id): "Part 0, renamed"}
+    for row_id, old, new in updates[1:]:
+        assert old == {"name": names[row_id]} and new == {"name": names[row_id] + " (v2)"}
+
+
 def test_password_hashes_are_redacted_in_the_trail(tx):
     with tx.uow() as uow:
         user = make_user(uow)

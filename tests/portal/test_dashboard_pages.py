@@ -45,7 +45,8 @@ def test_the_manager_sees_the_figures(app, world, data):
     assert response.status_code == 200
     page = text_of(response)
     assert "Nonconformance rate" in page and "50 %" in page  # 1 of 2 lots
-    assert "Rework rate" in page and "records no rework" in page  # said, not invented
+    assert "Rework rate" in page and "Reworked: 0 lots, per 2 lots received" in page
+    assert "Returned to the supplier: 0 lots, per 2 lots received" in page
     assert "Figures as of" in page
     assert 'src="/buyer/dashboard/rates.svg?' in page and "<svg" not in page  # images, not inline SVG
     assert "2026-11" in page  # the rates table beside the chart

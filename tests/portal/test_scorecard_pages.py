@@ -134,7 +134,7 @@ def test_the_evidence_lists_the_late_delivery(app, world, data, month):
     assert "Dispute this line" not in page  # the buyer does not dispute
     lots = text_of(client.get(f"/buyer/scorecards/{supplier_id}/evidence/lot_acceptance?{query(month)}"))
     assert "accepted, 100 inspected" in lots
-    empty = text_of(client.get(f"/buyer/scorecards/{supplier_id}/evidence/returns?{query(month)}"))
+    empty = text_of(client.get(f"/buyer/scorecards/{supplier_id}/evidence/scar_responsiveness?{query(month)}"))
     assert "Nothing is recorded for this KPI yet" in empty
     assert client.get(f"/buyer/scorecards/{supplier_id}/evidence/bogus?{query(month)}").status_code == 404
 

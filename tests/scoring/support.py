@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from erp.inventory.models import Location, Lot
+from erp.inventory.models import Location, Lot, StockMovement
 from erp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from erp.receiving.models import Discrepancy, Inspection, Nonconformance, Receipt, ReceiptLine
 from erp.shipping.models import Asn, AsnLine
@@ -28,9 +28,9 @@ def at(day: date, hour: int = 10) -> datetime:
 class Books:
     """A supplier's transactions in one tenant."""
 
-    def __init__(self, uow, world, supplier):
+    def __init__(self, uow, world, supplier, *, item=None):
         self.uow, self.world, self.supplier = uow, world, supplier
-        self.item = world.items[0]
+        self.item = item or world.items[0]
         own = tenants.own_organisation(uow)
         self.site = tenants.create_site(uow, organisation=own, name=unique("DC "), kind="warehouse")
         self.location = Location(code=unique("RCV-"), name="Receiving", kind="receiving", site_id=self.site.id)
@@ -45,7 +45,7 @@ class Books:
         self.uow.flush()
         line = PurchaseOrderLine(purchase_order_id=po.id, supplier_id=self.supplier.id, line_no=10, item_id=self.item.id,
                                  quantity=Decimal(quantity), uom="EA", unit_price=Decimal(1), requested_date=due,
-                                 promised_date=promised)
+                                 promised_date=promised, ship_to_site_id=self.site.id)
         self.uow.add(line)
         self.uow.flush()
         return po, line
@@ -94,6 +94,31 @@ class Books:
         self.uow.add(found)
         self.uow.flush()
         return found
+
+    def returned(self, inspection, *, quantity: str, moved: datetime, rma: str | None = None):
+        """The inspection's lot sent back to the supplier by its nonconformance's
+        disposition (as erp.receiving.disposition records it)."""
+        return self._disposed(inspection, "return_to_supplier", "return", "returned", quantity, moved, rma)
+
+    def reworked(self, inspection, *, quantity: str, moved: datetime):
+        """The inspection's lot put back into quarantine for rework."""
+        return self._disposed(inspection, "rework", "rework", "quarantine", quantity, moved, None)
+
+    def _disposed(self, inspection, disposition, kind, to_status, quantity, moved, rma):
+        nc = Nonconformance(number=unique("NC-"), supplier_id=self.supplier.id, item_id=self.item.id,
+                            lot_id=inspection.lot_id, inspection_id=inspection.id, quantity=Decimal(quantity),
+                            description="rejected", created_at=moved, status="closed", disposition=disposition,
+                            disposition_quantity=Decimal(quantity), disposition_reason="out of tolerance",
+                            disposed_at=moved, rma_number=rma)
+        self.uow.add(nc)
+        self.uow.flush()
+        movement = StockMovement(kind=kind, item_id=self.item.id, lot_id=inspection.lot_id, quantity=Decimal(quantity),
+                                 from_location_id=self.location.id, from_status="rejected", to_status=to_status,
+                                 reference_kind="nonconformance", reference_id=nc.id, supplier_id=self.supplier.id,
+                                 moved_at=moved)
+        self.uow.add(movement)
+        self.uow.flush()
+        return nc, movement
 
     def nonconformance(self, *, opened: datetime):
         row = Nonconformance(number=unique("NC-"), supplier_id=self.supplier.id, item_id=self.item.id, description="bad",

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from erp.receiving.models import LotRelease
+from erp.receiving.models import Inspection, LotRelease
 from kernel.errors import Forbidden, ValidationFailed
 from kernel.uow import Actor
 from scoring import aggregates, dashboard
@@ -210,3 +210,40 @@ def test_the_jobs_refresh_every_active_tenant(runtime, worlds):
         with runtime.uow(tenant_id=world.tenant_id) as uow:
             scored = set(uow.session.scalars(sa.select(ScorecardResult.supplier_id)))
         assert scored - {None} == {s.id for s in world.suppliers}  # None: the tenant average
+
+
+def test_rework_and_return_rates_per_lot_received(tx, world, who):
+    """September as above (4 lots received), plus the rejected lot sent back to the
+    supplier and another lot reworked: 1 of 4 each, 25 %; the supplier's line says so;
+    the refresh picks up a return recorded after the last one."""
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        books = september(uow, world)
+        receipt = books.receipt_without_asn(arrived=at(date(2026, 9, 20)))
+        reworked = books.inspection(receipt, received="10", rejected="3", completed=at(date(2026, 9, 21)))
+        books.reworked(reworked, quantity="3", moved=at(date(2026, 9, 22)))
+        uow.commit()
+    refresh(tx, world, full=True)
+    before = board(tx, world, who["quality"])
+    with tx.uow(tenant_id=world.tenant_id) as uow:
+        bad = uow.scalar(
+            sa.select(Inspection).where(Inspection.rejected_quantity == 2, Inspection.supplier_id == books.supplier.id)
+        )
+        books.uow = uow
+        books.returned(bad, quantity="2", moved=at(date(2026, 9, 12)), rma="RMA-1")
+        uow.commit()
+    refresh(tx, world)  # incremental: the return's day is recomputed
+    after = board(tx, world, who["quality"])
+    with tx.uow(tenant_id=world.tenant_id, actor=who["quality"]) as uow:
+        chosen = dashboard.filters_from(uow, kind="month", period="2026-09", site=None, category=None, today=TODAY)
+        lines = dashboard.by_supplier(uow, who["quality"], filters=chosen)
+    assert before.lots_received == 5
+    assert (before.rework.numerator, before.rework.percent) == (1, Decimal("20.0"))
+    assert before.returns.numerator == 0 and before.returns.percent == Decimal("0.0")
+    assert (after.returns.numerator, after.returns.percent) == (1, Decimal("20.0"))
+    mine = next(line for line in lines if line.supplier_id == books.supplier.id)
+    assert (mine.lots_returned, mine.lots_reworked) == (1, 1)
+    assert mine.returns.percent == Decimal("20.0")
+    at_site = board(tx, world, who["quality"], site=str(books.site.id))
+    assert (at_site.returns.numerator, at_site.rework.numerator) == (1, 1)
+    pouches = board(tx, world, who["quality"], category="sterile_barrier")
+    assert pouches.returns.percent is None and pouches.rework.percent is None  # none received: no data

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
+from erp.receiving.models import Inspection
+from kernel.clock import utcnow
 from kernel.errors import ValidationFailed
 from scoring import rules, service
 from scoring.periods import period_of
@@ -62,18 +65,20 @@ def test_each_kpi_against_a_month_worked_by_hand(tx, world, who):
     assert got["ack_in_target"] == Decimal("33.33")  # 1 of 3 (the overdue one counts)
     assert got["asn_accuracy"] == Decimal("66.67")  # 4 of 6 (short; no ASN)
     assert got["asn_timeliness"] == Decimal("66.67")  # 4 of 6 (ASN after arrival; no ASN)
-    for missing in ("returns", "scar_responsiveness", "cert_compliance", "qms_certified"):
+    assert got["returns"] == Decimal("0.00")  # 0 of 470 received returned
+    for missing in ("scar_responsiveness", "cert_compliance", "qms_certified"):
         assert got[missing] is None
     on_time = card.kpi("on_time")
     assert (on_time.numerator, on_time.denominator) == (Decimal(3), Decimal(5))
     assert card.kpi("ppm").points == Decimal(0)  # beyond 5,000 ppm
     assert card.kpi("nc_per_100").points == Decimal(0)  # beyond 10
     assert card.kpi("ack_time").points == Decimal(100)  # within 48 h
-    # 80 of the 100 weight points have data: on-time's 20 counts as 25.
-    assert on_time.effective_weight == Decimal("25.00")
+    # 85 of the 100 weight points have data: on-time's 20 counts as 23.53.
+    assert on_time.effective_weight == Decimal("23.53")
     assert sum(k.effective_weight for k in card.kpis) == Decimal("100.00")
-    # (60*20 + 40*10 + 66.67*15 + 0*10 + 0*5 + 100*5 + 33.33*5 + 66.67*5 + 66.67*5) / 80 = 49.1675
-    assert card.score == Decimal("49.2")
+    # (60*20 + 40*10 + 66.67*15 + 0*10 + 0*5 + 100*5 (returns) + 100*5 + 33.33*5 + 66.67*5 + 66.67*5) / 85
+    # = 4433.4 / 85 = 52.158
+    assert card.score == Decimal("52.2")
     assert (card.grade, card.action) == ("D", "approval")
     assert card.computed_at is None  # live: never stored
 
@@ -112,11 +117,11 @@ def test_receipts_without_inspections_leave_quality_out_and_share_its_weight(tx,
     got = values(card)
     assert got["lot_acceptance"] is None and got["ppm"] is None
     assert got["on_time"] == Decimal("0.00") and got["asn_accuracy"] == Decimal("100.00")
-    # With data: on_time 20, otif 10, nc 5, asn accuracy 5, timeliness 5 = 45.
-    assert card.kpi("on_time").effective_weight == Decimal("44.44")
+    # With data: on_time 20, otif 10, nc 5, returns 5, asn accuracy 5, timeliness 5 = 50.
+    assert card.kpi("on_time").effective_weight == Decimal("40.00")
     assert card.kpi("lot_acceptance").effective_weight == 0
-    # nc_per_100: 0 per 100 -> 100 points. (0*20 + 0*10 + 100*5 + 100*5 + 100*5) / 45 = 33.33
-    assert card.score == Decimal("33.3")
+    # nc_per_100 and returns: 0 -> 100 points. (0*20 + 0*10 + 100*5 + 100*5 + 100*5 + 100*5) / 50 = 40
+    assert card.score == Decimal("40.0")
 
 
 def test_the_evidence_names_the_late_receipt_and_by_how_many_days(tx, world, who):
@@ -181,3 +186,46 @@ def test_suppliers_see_only_their_own_stored_scorecards(tx, world, who):
     with tx.uow(tenant_id=world.tenant_id, actor=who["supplier2"]) as uow:
         page = service.scorecards(uow, who["supplier2"], period=SEPTEMBER)
     assert [c.supplier_id for c in page.items] == [world.suppliers[1].id]
+
+
+def test_returns_to_the_supplier_against_the_quantity_received(tx, world, who):
+    """September: 470 received (4 deliveries of 100, one of 60 and a receipt of 10); the
+    rejected lot's 5 units sent back: 5 / 470 = 1.06 %, 100 * (1 - 1.06 / 5) = 78.8
+    points."""
+    with tx.uow(tenant_id=world.tenant_id, actor=who["buyer"]) as uow:
+        books = september(uow, world)
+        rejected = uow.scalar(
+            sa.select(Inspection).where(Inspection.rejected_quantity > 0, Inspection.supplier_id == world.suppliers[0].id)
+        )
+        nc, _ = books.returned(rejected, quantity="5", moved=at(date(2026, 9, 28)), rma="RMA-77")
+        card = service.scorecard(uow, who["buyer"], supplier_id=world.suppliers[0].id, period=SEPTEMBER)
+        rows = service.evidence(uow, who["supplier1"], supplier_id=world.suppliers[0].id, period=SEPTEMBER, kpi="returns")
+        october = service.scorecard(uow, who["buyer"], supplier_id=world.suppliers[0].id, period=period_of("month", "2026-10"))
+    returns = card.kpi("returns")
+    assert (returns.numerator, returns.denominator, returns.value) == (Decimal(5), Decimal(470), Decimal("1.06"))
+    assert returns.points == Decimal("78.80")
+    assert [(r.ref_number, r.value, r.params["rma"], r.good) for r in rows] == [(nc.number, Decimal(5), "RMA-77", False)]
+    assert october.kpi("returns").value is None  # nothing received in October: no data, not 0
+
+
+def test_a_disputed_return_accepted_no_longer_counts(tx, world, who):
+    month = period_of("month", utcnow().date().replace(day=1) - timedelta(days=1))
+    day = month.start + timedelta(days=2)
+    with tx.uow(tenant_id=world.tenant_id, actor=who["buyer"]) as uow:
+        books = Books(uow, world, world.suppliers[0])
+        _, line = books.order(due=day)
+        receipt = books.delivery(line, arrived=at(day))
+        inspection = books.inspection(receipt, received="100", rejected="4", completed=at(day))
+        nc, movement = books.returned(inspection, quantity="4", moved=at(day + timedelta(days=1)))
+        service.recompute(uow, who["buyer"], period=month)  # as the daily job does
+        before = service.scorecard(uow, who["buyer"], supplier_id=world.suppliers[0].id, period=month)
+        dispute = service.raise_dispute(
+            uow, who["supplier1"], period=month, kpi="returns", ref_id=nc.id, ref_sub_id=movement.id,
+            comment="These were never shipped back to us.",
+        )
+        service.decide_dispute(uow, who["buyer"], dispute_id=dispute.id, accept=True, reason="Still in our warehouse.")
+        after = service.scorecard(uow, who["buyer"], supplier_id=world.suppliers[0].id, period=month)
+        rows = service.evidence(uow, who["buyer"], supplier_id=world.suppliers[0].id, period=month, kpi="returns")
+    assert before.kpi("returns").value == Decimal("4.00")
+    assert after.kpi("returns").value == Decimal("0.00")
+    assert [(r.excluded, r.dispute_status) for r in rows] == [(True, "accepted")]
