@@ -38,6 +38,8 @@ class Receipt(TenantOwned, Timestamps, Base):
         tenant_fk(["site_id"], "site"),
         tenant_fk(["location_id"], "location"),
         sa.Index("ix_receipt_asn", "tenant_id", "asn_id"),
+        # A supplier's receipts by arrival: its scorecard and the evidence behind it.
+        sa.Index("ix_receipt_supplier_created", "tenant_id", "supplier_id", "created_at"),
         sa.CheckConstraint(within("status", RECEIPT_STATUSES), name="status"),
     )
 
@@ -136,6 +138,7 @@ class Inspection(TenantOwned, Timestamps, Base):
         tenant_fk(["item_id"], "item"),
         tenant_fk(["lot_id"], "lot"),
         sa.Index("ix_inspection_open", "tenant_id", "status", "created_at"),
+        sa.Index("ix_inspection_supplier_completed", "tenant_id", "supplier_id", "completed_at"),
         sa.CheckConstraint(within("status", INSPECTION_STATUSES), name="status"),
         sa.CheckConstraint("accepted_quantity >= 0 and rejected_quantity >= 0", name="quantities"),
     )
@@ -167,6 +170,7 @@ class Nonconformance(TenantOwned, Timestamps, Base):
         tenant_fk(["item_id"], "item"),
         tenant_fk(["lot_id"], "lot"),
         tenant_fk(["inspection_id"], "inspection"),
+        sa.Index("ix_nonconformance_supplier_created", "tenant_id", "supplier_id", "created_at"),
         sa.CheckConstraint("status in ('open', 'closed')", name="status"),
         sa.CheckConstraint(within("disposition", DISPOSITIONS), name="disposition"),
         # A disposition is made at a time, and only then: the two are set together.

@@ -141,12 +141,12 @@ def receipts(*, supplier_ids=None, detail: bool = False, site_id=None, category=
         .group_by(Discrepancy.receipt_id)
         .subquery("flagged")
     )
-    lines = sa.select(ReceiptLine.receipt_id, sa.func.sum(ReceiptLine.quantity).label("quantity")).group_by(
-        ReceiptLine.receipt_id
-    )
-    if category is not None:
-        lines = lines.where(ReceiptLine.item_id.in_(items_of(category)))
-    lines = lines.subquery("lines")
+    # The lines joined and summed here (not a subquery summing every receipt's lines), so
+    # that one supplier's receipts read only their own lines.
+    in_category = ReceiptLine.item_id.in_(items_of(category)) if category is not None else None
+    quantity = sa.func.sum(ReceiptLine.quantity)
+    if in_category is not None:
+        quantity = quantity.filter(in_category)
     columns = [
         Receipt.supplier_id,
         Receipt.id.label("receipt_id"),
@@ -155,7 +155,7 @@ def receipts(*, supplier_ids=None, detail: bool = False, site_id=None, category=
         Receipt.asn_id.is_not(None).label("has_asn"),
         Asn.submitted_at.label("asn_submitted_at"),
         sa.func.coalesce(flagged.c.discrepancies, 0).label("discrepancies"),
-        sa.func.coalesce(lines.c.quantity, 0).label("quantity"),
+        sa.func.coalesce(quantity, 0).label("quantity"),
     ]
     if detail:
         columns += [Receipt.number.label("receipt_number"), Asn.number.label("asn_number")]
@@ -163,14 +163,14 @@ def receipts(*, supplier_ids=None, detail: bool = False, site_id=None, category=
         sa.select(*columns)
         .outerjoin(Asn, Asn.id == Receipt.asn_id)
         .outerjoin(flagged, flagged.c.receipt_id == Receipt.id)
-        .outerjoin(lines, lines.c.receipt_id == Receipt.id)
+        .outerjoin(ReceiptLine, ReceiptLine.receipt_id == Receipt.id)
         .where(Receipt.status == "closed", Receipt.supplier_id.is_not(None))
+        .group_by(Receipt.tenant_id, Receipt.id, Asn.tenant_id, Asn.id, flagged.c.discrepancies)
     )
     if site_id is not None:
         stmt = stmt.where(Receipt.site_id == site_id)
-    if category is not None:
-        lines = sa.select(ReceiptLine.receipt_id).where(ReceiptLine.item_id.in_(items_of(category)))
-        stmt = stmt.where(Receipt.id.in_(lines))
+    if in_category is not None:
+        stmt = stmt.having(sa.func.count().filter(in_category) > 0)
     return _suppliers(stmt, Receipt.supplier_id, supplier_ids)
 
 
